@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ss-redir",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ss-redir", targets: ["ss-redir"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C shims, one job each: Linux socket options NIO does not expose (SO_ORIGINAL_DST and friends).
+        .target(name: "CShadowsocksLinux"),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "ShadowsocksCrypto", dependencies: ["CLibCrypto"]),
+        .target(
+            name: "ShadowsocksProtocol",
+            dependencies: ["ShadowsocksCrypto", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(name: "Config", dependencies: ["ShadowsocksCrypto", "ShadowsocksProtocol"]),
+        .target(
+            name: "Redir",
+            dependencies: [
+                "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ss-redir",
+            dependencies: [
+                "Redir", "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "ShadowsocksCryptoTests", dependencies: ["ShadowsocksCrypto"]),
+        .testTarget(
+            name: "ShadowsocksProtocolTests",
+            dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

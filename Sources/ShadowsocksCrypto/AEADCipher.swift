@@ -1,0 +1,124 @@
+import CLibCrypto
+
+/// One direction of an AEAD session (SIP004): an OpenSSL EVP context keyed once with the session subkey and
+/// reused for every chunk, re-initialised with only the next nonce. The nonce is a 12-byte little-endian
+/// counter starting at zero, incremented after every seal/open.
+///
+/// Not thread-safe: each relay direction owns one.
+public final class AEADCipher {
+    public let method: CipherMethod
+    private let context: OpaquePointer
+    private let sealing: Bool
+    private var nonce: [UInt8]
+
+    /// - Parameters:
+    ///   - sealing: true to encrypt, false to decrypt.
+    public init(method: CipherMethod, subkey: [UInt8], sealing: Bool) throws {
+        guard subkey.count == method.keySize else {
+            throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize) bytes, got \(subkey.count)")
+        }
+        guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError(.openSSL, "EVP_CIPHER_CTX_new") }
+        self.context = context
+        self.method = method
+        self.sealing = sealing
+        self.nonce = [UInt8](repeating: 0, count: method.nonceSize)
+        let cipher: OpaquePointer? =
+            switch method {
+            case .aes128GCM: EVP_aes_128_gcm()
+            case .aes192GCM: EVP_aes_192_gcm()
+            case .aes256GCM: EVP_aes_256_gcm()
+            case .chacha20IETFPoly1305: EVP_chacha20_poly1305()
+            }
+        let status = subkey.withUnsafeBufferPointer { key in
+            EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nil, sealing ? 1 : 0)
+        }
+        guard status == 1 else {
+            EVP_CIPHER_CTX_free(context)
+            throw CryptoError(.openSSL, "EVP_CipherInit_ex(\(method.name))")
+        }
+    }
+
+    deinit {
+        EVP_CIPHER_CTX_free(context)
+    }
+
+    /// The number of bytes `seal` writes for `count` plaintext bytes.
+    @inline(__always)
+    public func sealedSize(_ count: Int) -> Int { count + method.tagSize }
+
+    /// Encrypts `plaintext` and writes ciphertext followed by the tag to `output`
+    /// (which must hold `plaintext.count + tagSize` bytes).
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        precondition(sealing && output.count >= plaintext.count + method.tagSize)
+        try startNextNonce()
+        var written: Int32 = 0
+        let input = plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        if plaintext.count > 0 {
+            guard EVP_EncryptUpdate(context, out, &written, input, Int32(plaintext.count)) == 1 else {
+                throw CryptoError(.openSSL, "EVP_EncryptUpdate")
+            }
+        }
+        var finalWritten: Int32 = 0
+        guard EVP_EncryptFinal_ex(context, out + Int(written), &finalWritten) == 1 else {
+            throw CryptoError(.openSSL, "EVP_EncryptFinal_ex")
+        }
+        let tag = out + plaintext.count
+        guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(method.tagSize), tag) == 1 else {
+            throw CryptoError(.openSSL, "EVP_CTRL_AEAD_GET_TAG")
+        }
+    }
+
+    /// Decrypts `sealed` (ciphertext followed by the tag) into `output` (which must hold
+    /// `sealed.count - tagSize` bytes). Throws `.authenticationFailed` if the tag does not verify; the
+    /// caller must then discard `output`, which holds unauthenticated bytes.
+    public func open(_ sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        let length = sealed.count - method.tagSize
+        precondition(!sealing && length >= 0 && output.count >= length)
+        try startNextNonce()
+        let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let tag = UnsafeMutableRawPointer(mutating: sealed.baseAddress! + length)
+        guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(method.tagSize), tag) == 1 else {
+            throw CryptoError(.openSSL, "EVP_CTRL_AEAD_SET_TAG")
+        }
+        var written: Int32 = 0
+        let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        if length > 0 {
+            guard EVP_DecryptUpdate(context, out, &written, input, Int32(length)) == 1 else {
+                throw CryptoError(.authenticationFailed)
+            }
+        }
+        var finalWritten: Int32 = 0
+        var scratch: UInt8 = 0
+        let finalStatus = withUnsafeMutablePointer(to: &scratch) { scratchPointer in
+            EVP_DecryptFinal_ex(context, out.map { $0 + Int(written) } ?? scratchPointer, &finalWritten)
+        }
+        guard finalStatus == 1 else { throw CryptoError(.authenticationFailed) }
+    }
+
+    /// Convenience for tests and small messages.
+    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: sealedSize(plaintext.count))
+        try plaintext.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try seal(p, into: $0) } }
+        return out
+    }
+
+    public func open(_ sealed: [UInt8]) throws -> [UInt8] {
+        guard sealed.count >= method.tagSize else { throw CryptoError(.authenticationFailed, "shorter than a tag") }
+        var out = [UInt8](repeating: 0, count: sealed.count - method.tagSize)
+        try sealed.withUnsafeBytes { s in try out.withUnsafeMutableBytes { try open(s, into: $0) } }
+        return out
+    }
+
+    /// Loads the current nonce into the context, then advances the little-endian counter.
+    private func startNextNonce() throws {
+        let status = nonce.withUnsafeBufferPointer { n in
+            EVP_CipherInit_ex(context, nil, nil, nil, n.baseAddress, -1)
+        }
+        guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(nonce)") }
+        for index in nonce.indices {
+            nonce[index] &+= 1
+            if nonce[index] != 0 { break }
+        }
+    }
+}

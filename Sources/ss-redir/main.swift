@@ -1,0 +1,1 @@
+print("ss-redir: not built yet")
