@@ -29,6 +29,7 @@ let package = Package(
                 "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -48,7 +49,8 @@ let package = Package(
             dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        // Resources/ holds python helpers the tests run from the source tree (found via #filePath).
+        .testTarget(name: "EndToEndTests", dependencies: [], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6]
 )

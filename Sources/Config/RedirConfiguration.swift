@@ -1,0 +1,100 @@
+import ShadowsocksCrypto
+
+/// A Shadowsocks server the relay connects to.
+public struct ServerEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// The validated configuration `ss-redir` runs with. Built only through `resolve`, which rejects anything
+/// incomplete or malformed with one clear line.
+public struct RedirConfiguration: Sendable {
+    public var servers: [ServerEndpoint]
+    public var key: MasterKey
+    public var listenAddresses: [String]
+    public var localPort: Int
+    public var timeoutSeconds: Int
+    public var mode: RelayMode
+    public var reusePort: Bool
+    public var noDelay: Bool
+    public var fastOpen: Bool
+    public var nofile: Int?
+
+    /// ss-libev's defaults where the user said nothing.
+    public static let defaultTimeoutSeconds = 60
+    public static let defaultListenAddress = "127.0.0.1"
+
+    public static func resolve(_ settings: RedirSettings) throws(ConfigError) -> RedirConfiguration {
+        guard let servers = settings.servers, !servers.isEmpty else {
+            throw ConfigError("no server given: pass -s ADDRESS or set \"server\" in the config file (-c)")
+        }
+        guard let portText = settings.serverPort else {
+            throw ConfigError("no server port given: pass -p PORT or set \"server_port\" in the config file (-c)")
+        }
+        let serverPort = try port(portText, origin: settings.origin(.serverPort))
+        guard let localPortText = settings.localPort else {
+            throw ConfigError("no local port given: pass -l PORT or set \"local_port\" in the config file (-c)")
+        }
+        let localPort = try port(localPortText, origin: settings.origin(.localPort))
+
+        let methodName = settings.method ?? CipherMethod.default.name
+        guard let method = CipherMethod(name: methodName) else {
+            throw ConfigError(
+                "\(settings.origin(.method)): unknown method \"\(methodName)\"; supported: \(CipherMethod.supportedNames)")
+        }
+        let key: MasterKey
+        if let encoded = settings.key {
+            guard let raw = Base64Key.decode(encoded), !raw.isEmpty else {
+                throw ConfigError("\(settings.origin(.key)): the key is not valid base64")
+            }
+            do {
+                key = try MasterKey(method: method, rawKey: raw)
+            } catch {
+                throw ConfigError(
+                    "\(settings.origin(.key)): \(method.name) needs a \(method.keySize)-byte key, the base64 decodes to \(raw.count) bytes")
+            }
+        } else if let password = settings.password, !password.isEmpty {
+            key = MasterKey(method: method, password: password)
+        } else {
+            throw ConfigError("no password given: pass -k PASSWORD (or --key BASE64) or set \"password\" in the config file (-c)")
+        }
+
+        let timeout = try integer(
+            settings.timeout ?? String(defaultTimeoutSeconds), origin: settings.origin(.timeout), range: 1...86_400,
+            expected: "a timeout in seconds")
+        let modeName = settings.mode ?? RelayMode.tcpOnly.rawValue
+        guard let mode = RelayMode(rawValue: modeName) else {
+            throw ConfigError(
+                "\(settings.origin(.mode)): unknown mode \"\(modeName)\"; expected one of \(RelayMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let nofile = try settings.nofile.map { text throws(ConfigError) in
+            try integer(text, origin: settings.origin(.nofile), range: 1...(1 << 22), expected: "a file descriptor limit")
+        }
+        var endpoints: [ServerEndpoint] = []
+        for host in servers {
+            guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else {
+                throw ConfigError("\(settings.origin(.server)): \"\(host)\" is not a host name or IP address")
+            }
+            endpoints.append(ServerEndpoint(host: host, port: serverPort))
+        }
+        return RedirConfiguration(
+            servers: endpoints, key: key, listenAddresses: settings.localAddresses ?? [defaultListenAddress],
+            localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? false,
+            noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile)
+    }
+
+    private static func port(_ text: String, origin: String) throws(ConfigError) -> Int {
+        try integer(text, origin: origin, range: 1...65_535, expected: "a port number")
+    }
+
+    private static func integer(
+        _ text: String, origin: String, range: ClosedRange<Int>, expected: String
+    ) throws(ConfigError) -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigError(
+                "\(origin): expected \(expected) (\(range.lowerBound)-\(range.upperBound)), got \"\(text)\"")
+        }
+        return value
+    }
+}

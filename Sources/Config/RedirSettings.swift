@@ -1,0 +1,58 @@
+/// The relay mode keys shared with shadowsocks-libev (`mode` in JSON, `-u` / `-U` on the command line).
+public enum RelayMode: String, Sendable, CaseIterable {
+    case tcpOnly = "tcp_only"
+    case tcpAndUDP = "tcp_and_udp"
+    case udpOnly = "udp_only"
+}
+
+/// What the user gave, from one source (flags or a JSON file), before validation. Every field is optional so
+/// that flags can override the file field by field. `origins` remembers where each field came from
+/// ("flag -p", "/etc/ss-redir/config.json:4") for error messages.
+public struct RedirSettings: Sendable {
+    public var servers: [String]?
+    public var serverPort: String?
+    public var localAddresses: [String]?
+    public var localPort: String?
+    public var password: String?
+    public var key: String?
+    public var method: String?
+    public var timeout: String?
+    public var mode: String?
+    public var reusePort: Bool?
+    public var noDelay: Bool?
+    public var fastOpen: Bool?
+    public var nofile: String?
+    public var origins: [Field: String] = [:]
+
+    public enum Field: String, Sendable, CaseIterable {
+        case server, serverPort = "server_port", localAddress = "local_address", localPort = "local_port"
+        case password, key, method, timeout, mode
+        case reusePort = "reuse_port", noDelay = "no_delay", fastOpen = "fast_open", nofile
+    }
+
+    public init() {}
+
+    /// `self` with every field that `other` sets replaced by `other`'s (flags override the file).
+    public func overridden(by other: RedirSettings) -> RedirSettings {
+        var merged = self
+        merged.servers = other.servers ?? servers
+        merged.serverPort = other.serverPort ?? serverPort
+        merged.localAddresses = other.localAddresses ?? localAddresses
+        merged.localPort = other.localPort ?? localPort
+        merged.password = other.password ?? password
+        merged.key = other.key ?? key
+        merged.method = other.method ?? method
+        merged.timeout = other.timeout ?? timeout
+        merged.mode = other.mode ?? mode
+        merged.reusePort = other.reusePort ?? reusePort
+        merged.noDelay = other.noDelay ?? noDelay
+        merged.fastOpen = other.fastOpen ?? fastOpen
+        merged.nofile = other.nofile ?? nofile
+        merged.origins.merge(other.origins) { _, flag in flag }
+        return merged
+    }
+
+    func origin(_ field: Field) -> String {
+        origins[field] ?? "\"\(field.rawValue)\""
+    }
+}

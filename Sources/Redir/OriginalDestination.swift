@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShadowsocksLinux
+import NIOCore
+import ShadowsocksProtocol
+
+/// Where a REDIRECTed connection was going before netfilter rewrote it (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST).
+enum OriginalDestination {
+    struct LookupFailed: Error, CustomStringConvertible {
+        let errno: Int32
+        var description: String { "SO_ORIGINAL_DST failed (errno \(errno)): is the connection REDIRECTed by nftables/iptables?" }
+    }
+
+    /// Must run on the channel's event loop.
+    static func read(from channel: Channel) throws -> SocketAddress {
+        let result = try channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(
+            of: NIOBSDSocket.Handle.self
+        ) { fd -> SocketAddress in
+            var storage = sockaddr_storage()
+            var length = socklen_t(0)
+            let status = c_ss_original_destination(fd, &storage, &length)
+            guard status == 0 else { throw LookupFailed(errno: -status) }
+            return try SocketAddress(storage)
+        }
+        guard let result else { throw LookupFailed(errno: 0) }
+        return result
+    }
+}
+
+extension SocketAddress {
+    /// Builds a NIO address from a kernel sockaddr (v4 or v6).
+    init(_ storage: sockaddr_storage) throws {
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            self = withUnsafeBytes(of: &storage) { raw in
+                SocketAddress(raw.load(as: sockaddr_in.self), host: "")
+            }
+        case AF_INET6:
+            self = withUnsafeBytes(of: &storage) { raw in
+                SocketAddress(raw.load(as: sockaddr_in6.self), host: "")
+            }
+        default:
+            throw OriginalDestination.LookupFailed(errno: EAFNOSUPPORT)
+        }
+    }
+
+    /// The address as a Shadowsocks target. IPv4-mapped IPv6 (from a dual-stack `::` listener) becomes IPv4.
+    var socksAddress: SocksAddress? {
+        guard let port = self.port, port > 0, port <= 65535 else { return nil }
+        switch self {
+        case .v4(let address):
+            let bytes = withUnsafeBytes(of: address.address.sin_addr.s_addr) { Array($0) }
+            return .ipv4((bytes[0], bytes[1], bytes[2], bytes[3]), port: UInt16(port))
+        case .v6(let address):
+            let bytes = withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return .ipv4((bytes[12], bytes[13], bytes[14], bytes[15]), port: UInt16(port))
+            }
+            return .ipv6(bytes, port: UInt16(port))
+        case .unixDomainSocket:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `ss-redir`'s main service: the TCP redirect front on an event loop per core. On graceful shutdown
+/// (SIGTERM/SIGINT through the ServiceGroup) it stops accepting, lets open relays finish for a short grace
+/// period, closes the rest and returns.
+public struct RedirService: Service {
+    public let configuration: RedirConfiguration
+    public let logger: Logger
+    /// How long open relays may run after shutdown starts.
+    public var shutdownGrace: TimeAmount = .seconds(3)
+
+    public init(configuration: RedirConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let registry = ConnectionRegistry()
+        let front = TCPRedirectFront(configuration: configuration, group: group, registry: registry, logger: logger)
+        let listeners: [Channel]
+        do {
+            listeners = try await front.bind()
+        } catch {
+            try? await group.shutdownGracefully()
+            let addresses = configuration.listenAddresses.map { "\($0) port \(configuration.localPort)" }
+            throw ConfigError("cannot listen on \(addresses.joined(separator: ", ")): \(error); check -b/-l or stop whatever holds the port")
+        }
+        let servers = configuration.servers.map(\.description).joined(separator: ", ")
+        logger.notice(
+            "listening on \(listeners.compactMap { $0.localAddress.map { "\($0)" } }.joined(separator: ", ")) (tcp redirect, \(configuration.key.method.name), servers: \(servers))"
+        )
+
+        try? await gracefulShutdown()
+
+        logger.notice("shutting down: no new connections, \(registry.count) open")
+        for listener in listeners { try? await listener.close() }
+        await registry.drain(grace: shutdownGrace)
+        try? await group.shutdownGracefully()
+    }
+}

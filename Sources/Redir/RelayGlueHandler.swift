@@ -1,0 +1,153 @@
+import NIOCore
+
+/// One side of a relay: what this channel reads is written to the partner's channel.
+///
+/// Backpressure: a `read` is only passed on while the partner's channel is writable; otherwise it is held and
+/// issued when the partner becomes writable again, so neither side buffers more than one read.
+///
+/// Half-close: the upstream side forwards its end of stream to the LAN client as a FIN (shutdown of output).
+/// The LAN side *holds* its end of stream: shadowsocks-libev's `ss-server` tears the whole connection down when
+/// its client sends FIN, which would lose the reply a half-closed client is waiting for. Once both inputs have
+/// ended, both channels are closed. The idle timeout bounds a held connection.
+final class RelayGlueHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Side { case lan, upstream }
+
+    let side: Side
+    private var partner: RelayGlueHandler?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+    private(set) var inputClosed = false
+    /// LAN bytes that arrived while the upstream was still connecting.
+    private var early: ByteBuffer?
+    /// Before the upstream is connected, one read is let through so the first client bytes can travel in the
+    /// same chunk as the target address.
+    private var earlyReadIssued = false
+    private let onIdle: (() -> Void)?
+
+    init(side: Side, onIdle: (() -> Void)? = nil) {
+        self.side = side
+        self.onIdle = onIdle
+    }
+
+    /// Joins the LAN side (self) to its connected upstream; sends the early bytes (maybe none: the codec still
+    /// sends the target address). Runs on the shared event loop.
+    func link(upstream: RelayGlueHandler) {
+        guard let context, context.channel.isActive else {
+            upstream.closeChannel()
+            return
+        }
+        partner = upstream
+        upstream.partner = self
+        upstream.partnerWrite(early ?? context.channel.allocator.buffer(capacity: 0))
+        upstream.partnerFlush()
+        early = nil
+        if inputClosed { inputDidClose() }
+        partnerBecameWritable()
+    }
+
+    // MARK: Calls from the partner
+
+    private func partnerWrite(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func partnerFlush() {
+        context?.flush()
+    }
+
+    private func partnerEnded() {
+        context?.close(mode: .output, promise: nil)
+    }
+
+    func closeChannel() {
+        context?.close(promise: nil)
+    }
+
+    private func partnerBecameWritable() {
+        if pendingRead, partner?.context?.channel.isWritable ?? false {
+            pendingRead = false
+            context?.read()
+        }
+    }
+
+    private func inputDidClose() {
+        guard let partner else { return }
+        if partner.inputClosed {
+            closeChannel()
+            partner.closeChannel()
+        } else if side == .upstream {
+            partner.partnerEnded()
+        }
+    }
+
+    // MARK: ChannelDuplexHandler
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let partner {
+            partner.partnerWrite(buffer)
+        } else if early == nil {
+            early = buffer
+        } else {
+            var incoming = buffer
+            early!.writeBuffer(&incoming)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner?.partnerFlush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        partner?.closeChannel()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            inputClosed = true
+            inputDidClose()
+        } else if event is IdleStateHandler.IdleStateEvent {
+            onIdle?()
+            closeChannel()
+            partner?.closeChannel()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        closeChannel()
+        partner?.closeChannel()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { partner?.partnerBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let partner, partner.context?.channel.isWritable ?? false {
+            context.read()
+        } else if partner == nil, !earlyReadIssued {
+            earlyReadIssued = true
+            context.read()
+        } else {
+            // No partner yet (still connecting): keep what we have and wait; or the partner is full.
+            pendingRead = true
+        }
+    }
+}

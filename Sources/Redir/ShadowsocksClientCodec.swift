@@ -1,0 +1,86 @@
+import Logging
+import NIOCore
+import ShadowsocksCrypto
+import ShadowsocksProtocol
+
+/// The Shadowsocks AEAD client side of an upstream connection: encrypts what the relay writes (the target
+/// address goes in front of the first write, in the same chunk as the first client bytes) and decrypts what the
+/// server sends. A decoding failure closes the channel; no unauthenticated byte is ever passed on.
+final class ShadowsocksClientCodec: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var encoder: AEADChunkEncoder
+    private var decoder: NIOSingleStepByteToMessageProcessor<AEADChunkDecoder>
+    private var pendingTarget: SocksAddress?
+    private let logger: Logger
+    private var failed = false
+
+    init(key: MasterKey, target: SocksAddress, logger: Logger) throws {
+        self.encoder = try AEADChunkEncoder(key: key)
+        self.decoder = NIOSingleStepByteToMessageProcessor(AEADChunkDecoder(key: key), maximumBufferSize: 1 << 20)
+        self.pendingTarget = target
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        let buffer = unwrapInboundIn(data)
+        do {
+            try decoder.process(buffer: buffer) { plaintext in
+                context.fireChannelRead(wrapInboundOut(plaintext))
+            }
+        } catch {
+            fail(context: context, error)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            guard finishDecoding(context: context) else { return }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var plaintext = unwrapOutboundIn(data)
+        if let target = pendingTarget {
+            pendingTarget = nil
+            var first = context.channel.allocator.buffer(capacity: target.encodedLength + plaintext.readableBytes)
+            first.writeSocksAddress(target)
+            first.writeBuffer(&plaintext)
+            plaintext = first
+        }
+        var ciphertext = context.channel.allocator.buffer(capacity: encoder.encodedSizeBound(plaintext.readableBytes))
+        do {
+            try encoder.encode(&plaintext, into: &ciphertext)
+        } catch {
+            promise?.fail(error)
+            fail(context: context, error)
+            return
+        }
+        context.write(wrapOutboundOut(ciphertext), promise: promise)
+    }
+
+    /// Returns false if the stream ended in the middle of a chunk (the channel is then closed).
+    private func finishDecoding(context: ChannelHandlerContext) -> Bool {
+        do {
+            try decoder.finishProcessing(seenEOF: true) { plaintext in
+                context.fireChannelRead(wrapInboundOut(plaintext))
+            }
+            return true
+        } catch {
+            fail(context: context, error)
+            return false
+        }
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: Error) {
+        guard !failed else { return }
+        failed = true
+        logger.warning("upstream \(context.remoteAddress.map { "\($0)" } ?? "?"): \(error); closing the connection")
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import ShadowsocksProtocol
+
+/// Accepts the LAN TCP connections that nftables REDIRECTs to us and relays each one through a Shadowsocks
+/// server to its original destination.
+struct TCPRedirectFront: Sendable {
+    let configuration: RedirConfiguration
+    let group: MultiThreadedEventLoopGroup
+    let registry: ConnectionRegistry
+    let logger: Logger
+
+    /// Binds every listen address. With `reuse_port`, one listening socket per event loop (the kernel spreads
+    /// connections over them); otherwise one socket whose accepted connections NIO spreads over all loops.
+    func bind() async throws -> [Channel] {
+        var listeners: [Channel] = []
+        do {
+            for address in configuration.listenAddresses {
+                let loops: [EventLoopGroup] =
+                    configuration.reusePort ? group.makeIterator().map { $0 as EventLoopGroup } : [group]
+                for loop in loops {
+                    let channel = try await makeBootstrap(group: loop)
+                        .bind(host: address, port: configuration.localPort).get()
+                    listeners.append(channel)
+                }
+            }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            throw error
+        }
+        return listeners
+    }
+
+    private func makeBootstrap(group: EventLoopGroup) -> ServerBootstrap {
+        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .childChannelInitializer { channel in
+                self.accept(channel)
+            }
+        if configuration.reusePort {
+            bootstrap = bootstrap.serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+        }
+        return bootstrap
+    }
+
+    /// Runs on the accepted channel's event loop.
+    private func accept(_ channel: Channel) -> EventLoopFuture<Void> {
+        let client = channel.remoteAddress.map { "\($0)" } ?? "?"
+        let target: SocksAddress
+        do {
+            guard let destination = try OriginalDestination.read(from: channel).socksAddress else {
+                throw OriginalDestination.LookupFailed(errno: 0)
+            }
+            target = destination
+        } catch {
+            logger.warning("tcp \(client): \(error); closing")
+            return channel.close()
+        }
+        if let local = channel.localAddress?.socksAddress, local == target {
+            logger.warning(
+                "tcp \(client) -> \(target): the destination is this listener itself (a loop, or a connection that was not redirected); refusing"
+            )
+            return channel.close()
+        }
+        let server = configuration.servers.randomElement()!
+        logger.info("tcp \(client) -> \(target) via \(server)")
+        registry.track(channel)
+
+        let lanSide = RelayGlueHandler(side: .lan)
+        do {
+            try channel.pipeline.syncOperations.addHandlers([
+                IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds))), lanSide,
+            ])
+        } catch {
+            return channel.close()
+        }
+        connectUpstream(server: server, target: target, on: channel.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let upstreamSide):
+                lanSide.link(upstream: upstreamSide)
+            case .failure(let error):
+                logger.warning("tcp \(client) -> \(target): cannot reach server \(server): \(error); closing")
+                channel.close(promise: nil)
+            }
+        }
+        return channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    private func connectUpstream(
+        server: ServerEndpoint, target: SocksAddress, on eventLoop: EventLoop
+    ) -> EventLoopFuture<RelayGlueHandler> {
+        let key = configuration.key
+        let logger = self.logger
+        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
+            .channelInitializer { upstream in
+                do {
+                    try upstream.pipeline.syncOperations.addHandlers([
+                        ShadowsocksClientCodec(key: key, target: target, logger: logger),
+                        RelayGlueHandler(side: .upstream),
+                    ])
+                    return upstream.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return upstream.eventLoop.makeFailedFuture(error)
+                }
+            }
+        if configuration.fastOpen {
+            // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
+            bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
+        }
+        return bootstrap.connect(host: server.host, port: server.port).flatMapThrowing { upstream in
+            try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Config
+import Logging
+import Redir
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ss-redir [run]`: the relay itself, with shadowsocks-libev's flags.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the transparent proxy (the default command)."
+    )
+
+    @Option(name: .customShort("c"), help: "JSON config file with shadowsocks-libev keys.")
+    var configFile: String?
+
+    @Option(name: [.customShort("s"), .customLong("server")], help: "Server host or IP; repeat for several.")
+    var servers: [String] = []
+
+    @Option(name: [.customShort("p"), .customLong("server-port")], help: "Server port.")
+    var serverPort: String?
+
+    @Option(name: [.customShort("l"), .customLong("local-port")], help: "Local port the redirect rule points at.")
+    var localPort: String?
+
+    @Option(
+        name: [.customShort("b"), .customLong("local-address")],
+        help: "Local address to listen on (default 127.0.0.1; '::' serves IPv4 and IPv6).")
+    var localAddress: String?
+
+    @Option(name: [.customShort("k"), .customLong("password")], help: "Password.")
+    var password: String?
+
+    @Option(name: .customLong("key"), help: "Base64 master key instead of a password.")
+    var key: String?
+
+    @Option(
+        name: [.customShort("m"), .customLong("method")],
+        help: "Cipher: aes-128-gcm, aes-192-gcm, aes-256-gcm, chacha20-ietf-poly1305 (default).")
+    var method: String?
+
+    @Option(name: [.customShort("t"), .customLong("timeout")], help: "Idle timeout in seconds (default 60).")
+    var timeout: String?
+
+    @Option(name: .customShort("n"), help: "Maximum number of open files (RLIMIT_NOFILE).")
+    var nofile: String?
+
+    @Flag(name: .customShort("u"), help: "Enable the UDP relay as well as TCP (mode tcp_and_udp).")
+    var tcpAndUDP = false
+
+    @Flag(name: .customShort("U"), help: "UDP relay only (mode udp_only).")
+    var udpOnly = false
+
+    @Flag(name: .customLong("reuse-port"), help: "One listening socket per core with SO_REUSEPORT.")
+    var reusePort = false
+
+    @Flag(name: .customLong("no-delay"), help: "TCP_NODELAY on both sides (on by default here).")
+    var noDelay = false
+
+    @Flag(name: .customLong("fast-open"), help: "TCP Fast Open towards the server.")
+    var fastOpen = false
+
+    @Flag(name: .customShort("v"), help: "Verbose: log every connection.")
+    var verbose = false
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .info : .notice
+            return handler
+        }
+        let logger = Logger(label: "ss-redir")
+        let configuration: RedirConfiguration
+        do {
+            configuration = try resolveConfiguration(logger: logger)
+        } catch {
+            printError(error.message)
+            throw ExitCode(2)
+        }
+        if let limit = configuration.nofile { raiseFileLimit(to: limit, logger: logger) }
+
+        let service = RedirService(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as ConfigError {
+            printError(error.message)
+            throw ExitCode(1)
+        }
+    }
+
+    private func resolveConfiguration(logger: Logger) throws(ConfigError) -> RedirConfiguration {
+        var settings = RedirSettings()
+        if let configFile {
+            let loaded = try ConfigFile.load(path: configFile)
+            for unknown in loaded.unknownKeys { logger.warning("\(unknown): unknown config key, ignored") }
+            settings = loaded.settings
+        }
+        let configuration = try RedirConfiguration.resolve(settings.overridden(by: flagSettings()))
+        switch configuration.mode {
+        case .tcpOnly:
+            break
+        case .udpOnly:
+            throw ConfigError("UDP relay (-U / \"mode\": \"udp_only\") is not available in this version yet; use tcp_only")
+        case .tcpAndUDP:
+            logger.warning("UDP relay (-u / \"mode\": \"tcp_and_udp\") is not available in this version yet; relaying TCP only")
+        }
+        return configuration
+    }
+
+    private func flagSettings() -> RedirSettings {
+        var flags = RedirSettings()
+        func set<T>(_ keyPath: WritableKeyPath<RedirSettings, T?>, _ value: T?, _ field: RedirSettings.Field, _ flag: String) {
+            guard let value else { return }
+            flags[keyPath: keyPath] = value
+            flags.origins[field] = "flag \(flag)"
+        }
+        set(\.servers, servers.isEmpty ? nil : servers, .server, "-s")
+        set(\.serverPort, serverPort, .serverPort, "-p")
+        set(\.localPort, localPort, .localPort, "-l")
+        set(\.localAddresses, localAddress.map { [$0] }, .localAddress, "-b")
+        set(\.password, password, .password, "-k")
+        set(\.key, key, .key, "--key")
+        set(\.method, method, .method, "-m")
+        set(\.timeout, timeout, .timeout, "-t")
+        set(\.nofile, nofile, .nofile, "-n")
+        set(\.mode, udpOnly ? RelayMode.udpOnly.rawValue : (tcpAndUDP ? RelayMode.tcpAndUDP.rawValue : nil), .mode, udpOnly ? "-U" : "-u")
+        set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
+        set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
+        set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")
+        return flags
+    }
+
+    private func raiseFileLimit(to limit: Int, logger: Logger) {
+        var value = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &value) != 0 {
+            logger.warning("cannot raise the open-file limit to \(limit) (-n): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func printError(_ message: String) {
+        let line = Array("ss-redir: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,1 +1,0 @@
-print("ss-redir: not built yet")
