@@ -32,7 +32,7 @@ public struct RedirService: Service {
         }
         let servers = configuration.servers.map(\.description).joined(separator: ", ")
         logger.notice(
-            "listening on \(listeners.compactMap { $0.localAddress.map { "\($0)" } }.joined(separator: ", ")) (tcp redirect, \(configuration.key.method.name), servers: \(servers))"
+            "listening on \(listeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }.joined(separator: ", ")) (tcp redirect, \(configuration.key.method.name), servers: \(servers))"
         )
 
         try? await gracefulShutdown()

@@ -80,7 +80,7 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     private func fail(context: ChannelHandlerContext, _ error: Error) {
         guard !failed else { return }
         failed = true
-        logger.warning("upstream \(context.remoteAddress.map { "\($0)" } ?? "?"): \(error); closing the connection")
+        logger.warning("upstream \(context.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"): \(error); closing the connection")
         context.close(promise: nil)
     }
 }

@@ -54,7 +54,7 @@ struct TCPRedirectFront: Sendable {
 
     /// Runs on the accepted channel's event loop.
     private func accept(_ channel: Channel) -> EventLoopFuture<Void> {
-        let client = channel.remoteAddress.map { "\($0)" } ?? "?"
+        let client = channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
         let target: SocksAddress
         do {
             guard let destination = try OriginalDestination.read(from: channel).socksAddress else {

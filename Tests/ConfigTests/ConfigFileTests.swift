@@ -1,0 +1,134 @@
+import Testing
+
+@testable import Config
+
+@Suite struct ConfigFileTests {
+    @Test func readsShadowsocksLibevKeys() throws {
+        let text = """
+            {
+                // comments are allowed, as in shadowsocks-libev
+                "server": ["203.0.113.7", "2001:db8::7"],
+                "server_port": 8388,
+                "local_address": "::",
+                "local_port": "1080",
+                "password": "barfoo!",
+                "method": "aes-256-gcm",
+                "timeout": 300,
+                "mode": "tcp_only",
+                "reuse_port": true,
+                "fast_open": false,
+                "nofile": 65536,
+                "workers": 2
+            }
+            """
+        let loaded = try ConfigFile.parse(text, path: "c.json")
+        #expect(loaded.unknownKeys.isEmpty)
+        let configuration = try RedirConfiguration.resolve(loaded.settings)
+        #expect(configuration.servers.map(\.description) == ["203.0.113.7:8388", "[2001:db8::7]:8388"])
+        #expect(configuration.listenAddresses == ["::"])
+        #expect(configuration.localPort == 1080)
+        #expect(configuration.key.method == .aes256GCM)
+        #expect(configuration.timeoutSeconds == 300)
+        #expect(configuration.reusePort)
+        #expect(!configuration.fastOpen)
+        #expect(configuration.nofile == 65536)
+    }
+
+    @Test func flagsOverrideTheFile() throws {
+        var file = try ConfigFile.parse(
+            #"{"server": "a.example", "server_port": 1, "local_port": 2, "password": "p"}"#, path: "c.json"
+        ).settings
+        var flags = RedirSettings()
+        flags.serverPort = "8388"
+        flags.origins[.serverPort] = "flag -p"
+        file = file.overridden(by: flags)
+        let configuration = try RedirConfiguration.resolve(file)
+        #expect(configuration.servers == [ServerEndpoint(host: "a.example", port: 8388)])
+        #expect(configuration.timeoutSeconds == 60)
+        #expect(configuration.key.method == .chacha20IETFPoly1305)
+        #expect(configuration.listenAddresses == ["127.0.0.1"])
+    }
+
+    @Test func badValueNamesFileLineAndKey() throws {
+        let text = "{\n  \"server\": \"x\",\n  \"server_port\": \"eighty\"\n}"
+        let settings = try ConfigFile.parse(text, path: "/etc/ss.json").settings
+        #expect(throws: ConfigError.self) { try RedirConfiguration.resolve(settings) }
+        do {
+            _ = try RedirConfiguration.resolve(settings)
+        } catch {
+            #expect(error.message == #"/etc/ss.json:3: key "server_port": expected a port number (1-65535), got "eighty""#)
+        }
+    }
+
+    @Test func syntaxErrorNamesTheLine() {
+        do {
+            _ = try ConfigFile.parse("{\n\"server\": \"x\"\n\"server_port\": 1}", path: "c.json")
+            Issue.record("expected a syntax error")
+        } catch {
+            #expect(error.message.hasPrefix("c.json:3: invalid JSON"))
+        }
+    }
+
+    @Test func wrongTypeIsReported() {
+        do {
+            _ = try ConfigFile.parse(#"{"server": {"a": 1}}"#, path: "c.json")
+            Issue.record("expected a type error")
+        } catch {
+            #expect(error.message.contains("expected a string or an array of strings, found an object"))
+        }
+    }
+
+    @Test func unknownMethodListsSupportedOnes() throws {
+        var settings = RedirSettings()
+        settings.servers = ["s"]
+        settings.serverPort = "1"
+        settings.localPort = "2"
+        settings.password = "p"
+        settings.method = "rot13"
+        settings.origins[.method] = "flag -m"
+        do {
+            _ = try RedirConfiguration.resolve(settings)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "flag -m: unknown method \"rot13\"; supported: aes-128-gcm, aes-192-gcm, aes-256-gcm, chacha20-ietf-poly1305")
+        }
+    }
+
+    @Test func base64KeyMustFitTheMethod() throws {
+        var settings = RedirSettings()
+        settings.servers = ["s"]
+        settings.serverPort = "1"
+        settings.localPort = "2"
+        settings.method = "aes-128-gcm"
+        settings.key = "AAECAwQFBgcICQoLDA0ODw=="  // 16 bytes
+        #expect(try RedirConfiguration.resolve(settings).key.bytes == Array(0..<16))
+        settings.method = "aes-256-gcm"
+        #expect(throws: ConfigError.self) { try RedirConfiguration.resolve(settings) }
+    }
+
+    @Test func missingPieceSaysWhatToPass() {
+        #expect(throws: ConfigError.self) { try RedirConfiguration.resolve(RedirSettings()) }
+        do {
+            _ = try RedirConfiguration.resolve(RedirSettings())
+        } catch {
+            #expect(error.message.contains("pass -s ADDRESS"))
+        }
+    }
+
+    @Test func unknownKeysAreReportedWithTheirLine() throws {
+        let loaded = try ConfigFile.parse("{\n\"sever\": \"typo\"}", path: "c.json")
+        #expect(loaded.unknownKeys == ["c.json:2: sever"])
+    }
+
+    @Test func jsonEscapesAndNesting() throws {
+        let node = try JSONDocument.parse(#"{"a": "x\"y\u00e9\n", "b": [1, -2.5e3, true, null]}"#)
+        guard case .object(let members) = node.value, case .string(let text) = members[0].node.value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(text == "x\"yé\n")
+        #expect(throws: JSONSyntaxError.self) { try JSONDocument.parse(String(repeating: "[", count: 100)) }
+        #expect(throws: JSONSyntaxError.self) { try JSONDocument.parse("{\"a\": 1} trailing") }
+        #expect(throws: JSONSyntaxError.self) { try JSONDocument.parse("\"unterminated") }
+    }
+}
