@@ -26,11 +26,13 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     /// Before the upstream is connected, one read is let through so the first client bytes can travel in the
     /// same chunk as the target address.
     private var earlyReadIssued = false
-    private let onIdle: (() -> Void)?
+    /// LAN side: starts the upstream connection once the accepted channel is active (not before: an upstream
+    /// that connects first would find the LAN channel not yet active).
+    private var onActive: ((RelayGlueHandler) -> Void)?
 
-    init(side: Side, onIdle: (() -> Void)? = nil) {
+    init(side: Side, onActive: ((RelayGlueHandler) -> Void)? = nil) {
         self.side = side
-        self.onIdle = onIdle
+        self.onActive = onActive
     }
 
     /// Joins the LAN side (self) to its connected upstream; sends the early bytes (maybe none: the codec still
@@ -47,6 +49,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         early = nil
         if inputClosed { inputDidClose() }
         partnerBecameWritable()
+        upstream.partnerBecameWritable()
     }
 
     // MARK: Calls from the partner
@@ -111,6 +114,14 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         partner?.partnerFlush()
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        if let start = onActive {
+            onActive = nil
+            start(self)
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         partner?.closeChannel()
         context.fireChannelInactive()
@@ -121,7 +132,6 @@ final class RelayGlueHandler: ChannelDuplexHandler {
             inputClosed = true
             inputDidClose()
         } else if event is IdleStateHandler.IdleStateEvent {
-            onIdle?()
             closeChannel()
             partner?.closeChannel()
         } else {

@@ -75,22 +75,24 @@ struct TCPRedirectFront: Sendable {
         logger.info("tcp \(client) -> \(target) via \(server)")
         registry.track(channel)
 
-        let lanSide = RelayGlueHandler(side: .lan)
+        let lanSide = RelayGlueHandler(side: .lan) { lanSide in
+            self.connectUpstream(server: server, target: target, on: channel.eventLoop).assumeIsolated()
+                .whenComplete { result in
+                    switch result {
+                    case .success(let upstreamSide):
+                        lanSide.link(upstream: upstreamSide)
+                    case .failure(let error):
+                        logger.warning("tcp \(client) -> \(target): cannot reach server \(server): \(error); closing")
+                        lanSide.closeChannel()
+                    }
+                }
+        }
         do {
             try channel.pipeline.syncOperations.addHandlers([
                 IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds))), lanSide,
             ])
         } catch {
             return channel.close()
-        }
-        connectUpstream(server: server, target: target, on: channel.eventLoop).assumeIsolated().whenComplete { result in
-            switch result {
-            case .success(let upstreamSide):
-                lanSide.link(upstream: upstreamSide)
-            case .failure(let error):
-                logger.warning("tcp \(client) -> \(target): cannot reach server \(server): \(error); closing")
-                channel.close(promise: nil)
-            }
         }
         return channel.eventLoop.makeSucceededVoidFuture()
     }

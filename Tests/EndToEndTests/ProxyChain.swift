@@ -1,0 +1,55 @@
+import Foundation
+
+/// The path under test: lan client -> gw REDIRECT -> ss-redir :1080 -> wan ss-server :8388 -> wan target.
+struct ProxyChain {
+    static let redirPort = 1080
+    static let serverPort = 8388
+    static let httpPort = 80
+    static let linePort = 9000
+
+    var target: BackgroundProcess
+    var ssServer: BackgroundProcess
+    var ssRedir: BackgroundProcess
+}
+
+extension Testbed {
+    /// Starts target, Debian's ss-server and the ss-redir under test; `redirPassword` defaults to the server's.
+    func startChain(
+        method: String = "aes-256-gcm", password: String = UUID().uuidString, redirPassword: String? = nil
+    ) throws -> ProxyChain {
+        let target = try startTarget()
+        let ssServer = try startSSServer(method: method, password: password)
+        let ssRedir = try startSSRedir([
+            "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b", "::",
+            "-k", redirPassword ?? password, "-m", method, "-v",
+        ])
+        return ProxyChain(target: target, ssServer: ssServer, ssRedir: ssRedir)
+    }
+
+    /// Resources/target_server.py in wan: HTTP on :80 and the line protocol on :9000, IPv4 and IPv6.
+    func startTarget() throws -> BackgroundProcess {
+        let script = Testbed.resources.appendingPathComponent("target_server.py").path
+        let target = try start(.wan, name: "target", ["python3", "-B", script])
+        try waitUntilListening(.wan, port: ProxyChain.httpPort, for: target)
+        try waitUntilListening(.wan, port: ProxyChain.linePort, for: target)
+        return target
+    }
+
+    func startSSServer(method: String, password: String) throws -> BackgroundProcess {
+        let server = try start(
+            .wan, name: "ss-server",
+            [
+                "ss-server", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", method,
+                "-v",
+            ])
+        try waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+        return server
+    }
+
+    /// The binary under test in gw with the given arguments.
+    func startSSRedir(_ arguments: [String]) throws -> BackgroundProcess {
+        let redir = try start(.gw, name: "ss-redir", [Testbed.ssRedirBinary] + arguments)
+        try waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir)
+        return redir
+    }
+}

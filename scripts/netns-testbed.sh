@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Three network namespaces for end-to-end tests of a transparent proxy:
+#
+#   PREFIX-lan  --veth--  PREFIX-gw  --veth--  PREFIX-wan
+#   10.231.1.2           .1 10.231.2.1           10.231.2.2
+#   fd31:1::2            ::1 fd31:2::1           fd31:2::2
+#
+# The gw forwards (v4+v6) and an nftables table `inet ss_redir_test` REDIRECTs TCP arriving
+# from the lan veth to a local port (env REDIR_PORT, default 1080).
+#
+# Usage: netns-testbed.sh [-v] up PREFIX
+#        netns-testbed.sh [-v] down PREFIX
+set -euo pipefail
+
+verbose=0
+
+usage() {
+    echo "usage: ${0##*/} [-v] up|down PREFIX" >&2
+    exit 2
+}
+
+log() {
+    if [[ $verbose -eq 1 ]]; then
+        echo "$@"
+    fi
+}
+
+# Runs a command, silencing its output unless -v.
+quiet() {
+    if [[ $verbose -eq 1 ]]; then
+        echo "+ $*"
+        "$@"
+    else
+        "$@" >/dev/null
+    fi
+}
+
+# Interface names are at most 15 characters (IFNAMSIZ - 1); the longest suffix below is 4.
+short_name() {
+    local prefix=$1
+    if [[ ${#prefix} -le 10 ]]; then
+        echo "$prefix"
+    else
+        local sum
+        sum=$(printf '%s' "$prefix" | cksum | cut -d' ' -f1)
+        printf '%s%05x\n' "${prefix:0:5}" $((sum % 0x100000))
+    fi
+}
+
+netns_exists() {
+    ip netns list | cut -d' ' -f1 | grep -qxF -- "$1"
+}
+
+up() {
+    local prefix=$1
+    local lan="$prefix-lan" gw="$prefix-gw" wan="$prefix-wan"
+    local s redir_port=${REDIR_PORT:-1080}
+    s=$(short_name "$prefix")
+    local if_lan="$s-lan" if_gwl="$s-gwl" if_gww="$s-gww" if_wan="$s-wan"
+
+    local ns
+    for ns in "$lan" "$gw" "$wan"; do
+        if netns_exists "$ns"; then
+            echo "${0##*/}: namespace $ns already exists (run: ${0##*/} down $prefix)" >&2
+            exit 1
+        fi
+    done
+    # Leave nothing half-built behind when a step fails.
+    trap 'down "$prefix"' ERR
+
+    for ns in "$lan" "$gw" "$wan"; do
+        quiet ip netns add "$ns"
+        quiet ip -n "$ns" link set lo up
+        # Connection-heavy tests exhaust ephemeral ports in TIME_WAIT without these.
+        quiet ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+        quiet ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1
+    done
+
+    # Created directly inside the namespaces, so concurrent prefixes never clash in the root namespace.
+    quiet ip link add "$if_lan" netns "$lan" type veth peer name "$if_gwl" netns "$gw"
+    quiet ip link add "$if_wan" netns "$wan" type veth peer name "$if_gww" netns "$gw"
+
+    quiet ip -n "$lan" addr add 10.231.1.2/24 dev "$if_lan"
+    quiet ip -n "$lan" addr add fd31:1::2/64 dev "$if_lan" nodad
+    quiet ip -n "$gw" addr add 10.231.1.1/24 dev "$if_gwl"
+    quiet ip -n "$gw" addr add fd31:1::1/64 dev "$if_gwl" nodad
+    quiet ip -n "$gw" addr add 10.231.2.1/24 dev "$if_gww"
+    quiet ip -n "$gw" addr add fd31:2::1/64 dev "$if_gww" nodad
+    quiet ip -n "$wan" addr add 10.231.2.2/24 dev "$if_wan"
+    quiet ip -n "$wan" addr add fd31:2::2/64 dev "$if_wan" nodad
+
+    quiet ip -n "$lan" link set "$if_lan" up
+    quiet ip -n "$gw" link set "$if_gwl" up
+    quiet ip -n "$gw" link set "$if_gww" up
+    quiet ip -n "$wan" link set "$if_wan" up
+
+    quiet ip -n "$lan" route add default via 10.231.1.1
+    quiet ip -n "$lan" -6 route add default via fd31:1::1
+    quiet ip -n "$wan" route add default via 10.231.2.1
+    quiet ip -n "$wan" -6 route add default via fd31:2::1
+
+    quiet ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1
+    quiet ip netns exec "$gw" sysctl -qw net.ipv6.conf.all.forwarding=1
+
+    # TCP redirect belongs in a nat chain on prerouting at priority dstnat (nftables wiki, "Performing NAT").
+    quiet ip netns exec "$gw" nft -f - <<EOF
+table inet ss_redir_test {
+    chain nat {
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname "$if_gwl" meta l4proto tcp redirect to :$redir_port
+    }
+}
+EOF
+    trap - ERR
+    log "up: $lan ($if_lan) <-> $gw ($if_gwl, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
+}
+
+# Kills every process inside a namespace, SIGTERM first, then SIGKILL; bounded to about 3 s.
+kill_netns_pids() {
+    local ns=$1 pids i
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [[ -z $pids ]] && return 0
+    log "down: killing in $ns: $(echo "$pids" | tr '\n' ' ')"
+    # shellcheck disable=SC2086 # word splitting of the pid list is intended
+    kill -TERM $pids 2>/dev/null || true
+    for ((i = 0; i < 30; i++)); do
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        [[ -z $pids ]] && return 0
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+}
+
+down() {
+    local prefix=$1 ns
+    for ns in "$prefix-lan" "$prefix-gw" "$prefix-wan"; do
+        if netns_exists "$ns"; then
+            kill_netns_pids "$ns"
+            # Deleting the namespace takes its veth ends and nftables table with it.
+            ip netns del "$ns" 2>/dev/null || true
+            log "down: removed $ns"
+        fi
+    done
+    return 0
+}
+
+if [[ ${1:-} == "-v" ]]; then
+    verbose=1
+    shift
+fi
+[[ $# -eq 2 ]] || usage
+prefix=$2
+if [[ ! $prefix =~ ^[A-Za-z0-9][A-Za-z0-9_]*$ ]]; then
+    echo "${0##*/}: PREFIX must be letters, digits and _ (got '$prefix')" >&2
+    exit 2
+fi
+
+case $1 in
+up) up "$prefix" ;;
+down) down "$prefix" ;;
+*) usage ;;
+esac
