@@ -49,6 +49,15 @@ let package = Package(
             dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(
+            name: "RedirTests",
+            dependencies: [
+                "Redir", "ShadowsocksProtocol", "ShadowsocksCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Resources/ holds python helpers the tests run from the source tree (found via #filePath).
         .testTarget(name: "EndToEndTests", dependencies: [], exclude: ["Resources"]),
     ],

@@ -39,11 +39,11 @@ public enum ConfigFile {
         var unknown: [String] = []
         for (key, node) in members {
             let origin = "\(path):\(node.line): key \"\(key)\""
-            func string() throws(ConfigError) -> String {
+            func string(_ expected: String = "a string") throws(ConfigError) -> String {
                 switch node.value {
                 case .string(let text): return text
                 case .number(let text): return text
-                default: throw ConfigError("\(origin): expected a string, found \(node.typeName)")
+                default: throw ConfigError("\(origin): expected \(expected), found \(node.typeName)")
                 }
             }
             func bool() throws(ConfigError) -> Bool {
@@ -60,14 +60,14 @@ public enum ConfigFile {
                 settings.servers = try stringList(node, origin: origin)
             case .localAddress:
                 settings.localAddresses = try stringList(node, origin: origin)
-            case .serverPort: settings.serverPort = try string()
-            case .localPort: settings.localPort = try string()
+            case .serverPort: settings.serverPort = try string("a port number")
+            case .localPort: settings.localPort = try string("a port number")
             case .password: settings.password = try string()
             case .key: settings.key = try string()
             case .method: settings.method = try string()
-            case .timeout: settings.timeout = try string()
+            case .timeout: settings.timeout = try string("a number of seconds")
             case .mode: settings.mode = try string()
-            case .nofile: settings.nofile = try string()
+            case .nofile: settings.nofile = try string("a number")
             case .reusePort: settings.reusePort = try bool()
             case .noDelay: settings.noDelay = try bool()
             case .fastOpen: settings.fastOpen = try bool()

@@ -21,6 +21,12 @@ final class BackgroundProcess {
         log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
+    /// Sends `signal` and waits up to `timeout` for the exit; nil if it is still running then.
+    func signalAndWait(_ signal: Int32, timeout: Duration) -> ChildProcess.Termination? {
+        kill(process.pid, signal)
+        return process.waitForExit(timeout: timeout) ? process.termination : nil
+    }
+
     /// Stops the process and waits (bounded) until it is gone.
     func stop() {
         process.stop()

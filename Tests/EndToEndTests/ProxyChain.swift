@@ -15,14 +15,15 @@ struct ProxyChain {
 extension Testbed {
     /// Starts target, Debian's ss-server and the ss-redir under test; `redirPassword` defaults to the server's.
     func startChain(
-        method: String = "aes-256-gcm", password: String = UUID().uuidString, redirPassword: String? = nil
+        method: String = "aes-256-gcm", password: String = UUID().uuidString, redirPassword: String? = nil,
+        extraRedirArguments: [String] = []
     ) throws -> ProxyChain {
         let target = try startTarget()
         let ssServer = try startSSServer(method: method, password: password)
         let ssRedir = try startSSRedir([
             "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b", "::",
             "-k", redirPassword ?? password, "-m", method, "-v",
-        ])
+        ] + extraRedirArguments)
         return ProxyChain(target: target, ssServer: ssServer, ssRedir: ssRedir)
     }
 

@@ -8,6 +8,7 @@ final class Testbed {
     enum Namespace: String { case lan, gw, wan }
 
     static let lanIPv4 = "10.231.1.2"
+    static let gwLANIPv4 = "10.231.1.1"
     static let wanIPv4 = "10.231.2.2"
     static let lanIPv6 = "fd31:1::2"
     static let wanIPv6 = "fd31:2::2"
