@@ -6,7 +6,8 @@
 #   fd31:1::2            ::1 fd31:2::1           fd31:2::2
 #
 # The gw forwards (v4+v6) and an nftables table `inet ss_redir_test` REDIRECTs TCP arriving
-# from the lan veth to a local port (env REDIR_PORT, default 1080).
+# from the lan veth to a local port (env REDIR_PORT, default 1080); env RULES picks redirect or tproxy
+# (see install_rules).
 #
 # Usage: netns-testbed.sh [-v] up PREFIX
 #        netns-testbed.sh [-v] down PREFIX
@@ -102,17 +103,54 @@ up() {
     quiet ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1
     quiet ip netns exec "$gw" sysctl -qw net.ipv6.conf.all.forwarding=1
 
-    # TCP redirect belongs in a nat chain on prerouting at priority dstnat (nftables wiki, "Performing NAT").
-    quiet ip netns exec "$gw" nft -f - <<EOF
-table inet ss_redir_test {
-    chain nat {
-        type nat hook prerouting priority dstnat; policy accept;
-        iifname "$if_gwl" meta l4proto tcp redirect to :$redir_port
-    }
-}
-EOF
+    install_rules "$gw" "$if_gwl" "$redir_port" "${RULES:-redirect}"
     trap - ERR
     log "up: $lan ($if_lan) <-> $gw ($if_gwl, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
+}
+
+# The gw's capture rules, by env RULES:
+#   redirect      LAN TCP REDIRECTed to the port (the default)
+#   tproxy-udp    LAN TCP REDIRECTed, LAN UDP TPROXYed (ss-redir -u)
+#   tproxy        LAN TCP and UDP TPROXYed (ss-redir -T -u)
+#   none          no rules (for tests that install their own, e.g. `ss-redir setup`)
+install_rules() {
+    local gw=$1 lan_if=$2 port=$3 mode=$4 tcp_rule="" udp_rule=""
+    case $mode in
+    none) return 0 ;;
+    redirect) tcp_rule="meta l4proto tcp redirect to :$port" ;;
+    tproxy-udp)
+        tcp_rule="meta l4proto tcp redirect to :$port"
+        udp_rule="meta l4proto udp tproxy to :$port meta mark set 1 accept"
+        ;;
+    tproxy)
+        udp_rule="meta l4proto { tcp, udp } tproxy to :$port meta mark set 1 accept"
+        ;;
+    *)
+        echo "${0##*/}: unknown RULES=$mode (redirect, tproxy-udp, tproxy, none)" >&2
+        return 1
+        ;;
+    esac
+    # TCP redirect belongs in a nat chain on prerouting at priority dstnat; tproxy only works in a filter
+    # chain on prerouting at priority mangle (nftables wiki, "Performing NAT" and "tproxy").
+    {
+        echo "table inet ss_redir_test {"
+        if [[ -n $tcp_rule ]]; then
+            echo "  chain nat { type nat hook prerouting priority dstnat; policy accept;"
+            echo "    iifname \"$lan_if\" $tcp_rule; }"
+        fi
+        if [[ -n $udp_rule ]]; then
+            echo "  chain mangle { type filter hook prerouting priority mangle; policy accept;"
+            echo "    iifname \"$lan_if\" $udp_rule; }"
+        fi
+        echo "}"
+    } | quiet ip netns exec "$gw" nft -f -
+    if [[ -n $udp_rule ]]; then
+        # Marked packets are delivered locally, where the transparent socket picks them up.
+        quiet ip -n "$gw" rule add fwmark 1 lookup 100
+        quiet ip -n "$gw" route add local default dev lo table 100
+        quiet ip -n "$gw" -6 rule add fwmark 1 lookup 100
+        quiet ip -n "$gw" -6 route add local default dev lo table 100
+    fi
 }
 
 # Kills every process inside a namespace, SIGTERM first, then SIGKILL; bounded to about 3 s.
