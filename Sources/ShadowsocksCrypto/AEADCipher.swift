@@ -42,6 +42,18 @@ public final class AEADCipher {
         EVP_CIPHER_CTX_free(context)
     }
 
+    /// Re-keys the same context with a new subkey and restarts the nonce at zero (UDP: a salt per packet).
+    public func rekey(subkey: [UInt8]) throws {
+        guard subkey.count == method.keySize else {
+            throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize) bytes, got \(subkey.count)")
+        }
+        let status = subkey.withUnsafeBufferPointer { key in
+            EVP_CipherInit_ex(context, nil, nil, key.baseAddress, nil, -1)
+        }
+        guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(rekey)") }
+        for index in nonce.indices { nonce[index] = 0 }
+    }
+
     /// The number of bytes `seal` writes for `count` plaintext bytes.
     @inline(__always)
     public func sealedSize(_ count: Int) -> Int { count + method.tagSize }

@@ -49,7 +49,17 @@ public enum SocksAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(description)
+        switch self {
+        case .ipv4(let b, let port):
+            hasher.combine(UInt32(b.0) << 24 | UInt32(b.1) << 16 | UInt32(b.2) << 8 | UInt32(b.3))
+            hasher.combine(port)
+        case .ipv6(let bytes, let port):
+            hasher.combine(bytes)
+            hasher.combine(port)
+        case .domain(let name, let port):
+            hasher.combine(name)
+            hasher.combine(port)
+        }
     }
 
     static func formatIPv6(_ bytes: [UInt8]) -> String {

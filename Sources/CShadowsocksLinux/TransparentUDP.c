@@ -1,0 +1,122 @@
+#define _GNU_SOURCE
+#include "CShadowsocksLinuxUDP.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#ifndef IP_TRANSPARENT
+#define IP_TRANSPARENT 19
+#endif
+#ifndef IP_RECVORIGDSTADDR
+#define IP_RECVORIGDSTADDR 20
+#endif
+#ifndef IP_ORIGDSTADDR
+#define IP_ORIGDSTADDR IP_RECVORIGDSTADDR
+#endif
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT 75
+#endif
+#ifndef IPV6_RECVORIGDSTADDR
+#define IPV6_RECVORIGDSTADDR 74
+#endif
+#ifndef IPV6_ORIGDSTADDR
+#define IPV6_ORIGDSTADDR IPV6_RECVORIGDSTADDR
+#endif
+
+_Static_assert(IP_TRANSPARENT == 19, "linux/in.h");
+_Static_assert(IP_ORIGDSTADDR == 20, "linux/in.h");
+_Static_assert(IPV6_TRANSPARENT == 75, "linux/in6.h");
+_Static_assert(IPV6_ORIGDSTADDR == 74, "linux/in6.h");
+
+#define C_SS_MAX_BATCH 64
+
+static int set_int(int fd, int level, int name, int value) {
+    return setsockopt(fd, level, name, &value, sizeof(value)) == 0 ? 0 : -errno;
+}
+
+int c_ss_set_transparent(int fd) {
+    struct sockaddr_storage local;
+    socklen_t length = sizeof(local);
+    if (getsockname(fd, (struct sockaddr *)&local, &length) != 0) return -errno;
+    int status = set_int(fd, SOL_IP, IP_TRANSPARENT, 1);
+    if (status != 0) return status;
+    if (local.ss_family == AF_INET6) return set_int(fd, SOL_IPV6, IPV6_TRANSPARENT, 1);
+    return 0;
+}
+
+int c_ss_udp_tproxy_socket(const struct sockaddr *address, socklen_t length, int timeout_ms) {
+    int fd = socket(address->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int status = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (status == 0) status = set_int(fd, SOL_IP, IP_TRANSPARENT, 1);
+    if (status == 0) status = set_int(fd, SOL_IP, IP_RECVORIGDSTADDR, 1);
+    if (status == 0 && address->sa_family == AF_INET6) {
+        status = set_int(fd, SOL_IPV6, IPV6_TRANSPARENT, 1);
+        if (status == 0) status = set_int(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, 1);
+    }
+    if (status == 0) {
+        struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) != 0) status = -errno;
+    }
+    if (status == 0 && bind(fd, address, length) != 0) status = -errno;
+    if (status != 0) {
+        close(fd);
+        return status;
+    }
+    return fd;
+}
+
+/// Finds IP_ORIGDSTADDR / IPV6_ORIGDSTADDR among the control messages.
+static void read_original_destination(struct msghdr *header, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof(*out));
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(header); c != NULL; c = CMSG_NXTHDR(header, c)) {
+        if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
+            memcpy(out, CMSG_DATA(c), sizeof(struct sockaddr_in));
+            return;
+        }
+        if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in6))) {
+            memcpy(out, CMSG_DATA(c), sizeof(struct sockaddr_in6));
+            return;
+        }
+    }
+}
+
+int c_ss_udp_receive_batch(int fd, c_ss_datagram *datagrams, unsigned int count) {
+    if (count > C_SS_MAX_BATCH) count = C_SS_MAX_BATCH;
+    struct mmsghdr headers[C_SS_MAX_BATCH];
+    struct iovec vectors[C_SS_MAX_BATCH];
+    // Room for one sockaddr_in6 control message (the larger of the two), aligned for cmsghdr.
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct sockaddr_in6))];
+        struct cmsghdr align;
+    } control[C_SS_MAX_BATCH];
+    memset(headers, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        vectors[i].iov_base = datagrams[i].buffer;
+        vectors[i].iov_len = datagrams[i].capacity;
+        headers[i].msg_hdr.msg_name = &datagrams[i].source;
+        headers[i].msg_hdr.msg_namelen = sizeof(datagrams[i].source);
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i].msg_hdr.msg_control = control[i].bytes;
+        headers[i].msg_hdr.msg_controllen = sizeof(control[i].bytes);
+    }
+    int received;
+    do {
+        received = recvmmsg(fd, headers, count, MSG_WAITFORONE, NULL);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    }
+    for (int i = 0; i < received; i++) {
+        datagrams[i].length = headers[i].msg_len;
+        datagrams[i].truncated = (headers[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+        read_original_destination(&headers[i].msg_hdr, &datagrams[i].destination);
+    }
+    return received;
+}
