@@ -8,8 +8,8 @@ public enum ConfigFile {
     /// one file can serve several programs.
     static let knownForeignKeys: Set<String> = [
         "local", "workers", "user", "plugin", "plugin_opts", "plugin_args", "fast_open_timeout", "ipv6_first",
-        "nameserver", "dns_server", "mtu", "mptcp", "acl", "tunnel_address", "remarks", "server_url",
-        "manager_address", "port_password", "udp_timeout", "log-file", "pid_file",
+        "nameserver", "dns_server", "mptcp", "acl", "tunnel_address", "remarks", "server_url",
+        "manager_address", "port_password", "log-file", "pid_file",
     ]
 
     public struct Loaded: Sendable {
@@ -71,6 +71,11 @@ public enum ConfigFile {
             case .reusePort: settings.reusePort = try bool()
             case .noDelay: settings.noDelay = try bool()
             case .fastOpen: settings.fastOpen = try bool()
+            case .tcpTproxy: settings.tcpTproxy = try bool()
+            case .mtu: settings.mtu = try string("a number of bytes")
+            case .udpTimeout: settings.udpTimeout = try string("a number of seconds")
+            case .udpMaxAssociations: settings.udpMaxAssociations = try string("a number")
+            case .outboundFwmark: settings.outboundFwmark = try string("a mark (number or 0x hex)")
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)

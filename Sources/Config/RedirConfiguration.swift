@@ -20,10 +20,25 @@ public struct RedirConfiguration: Sendable {
     public var noDelay: Bool
     public var fastOpen: Bool
     public var nofile: Int?
+    /// `-T`: TCP arrives through a `tproxy` rule; the destination is the accepted socket's local address.
+    public var tcpTproxy: Bool
+    /// `--mtu`: datagrams to the server are kept within this link MTU (minus IP and UDP headers).
+    public var mtu: Int?
+    public var udpTimeoutSeconds: Int
+    public var udpMaxAssociations: Int
+    /// SO_MARK on the relay's own sockets, so firewall rules can skip them (0: none).
+    public var outboundFwmark: UInt32
+
+    public var relaysTCP: Bool { mode != .udpOnly }
+    public var relaysUDP: Bool { mode != .tcpOnly }
 
     /// ss-libev's defaults where the user said nothing.
     public static let defaultTimeoutSeconds = 60
     public static let defaultListenAddress = "127.0.0.1"
+    /// Bound on concurrent UDP associations; the least recently used is evicted beyond it.
+    public static let defaultUDPMaxAssociations = 4096
+    /// The relay's SO_MARK unless configured; `ss-redir setup --proxy-router` skips packets carrying it.
+    public static let defaultOutboundFwmark: UInt32 = 0xff
 
     public static func resolve(_ settings: RedirSettings) throws(ConfigError) -> RedirConfiguration {
         guard let servers = settings.servers, !servers.isEmpty else {
@@ -71,6 +86,23 @@ public struct RedirConfiguration: Sendable {
         let nofile = try settings.nofile.map { text throws(ConfigError) in
             try integer(text, origin: settings.origin(.nofile), range: 1...(1 << 22), expected: "a file descriptor limit")
         }
+        let mtu = try settings.mtu.map { text throws(ConfigError) in
+            try integer(text, origin: settings.origin(.mtu), range: 576...65_535, expected: "an MTU in bytes")
+        }
+        let udpTimeout = try integer(
+            settings.udpTimeout ?? String(timeout), origin: settings.origin(.udpTimeout), range: 1...86_400,
+            expected: "a UDP idle timeout in seconds")
+        let udpMaxAssociations = try integer(
+            settings.udpMaxAssociations ?? String(defaultUDPMaxAssociations),
+            origin: settings.origin(.udpMaxAssociations), range: 1...1_000_000, expected: "a number of associations")
+        var fwmark = defaultOutboundFwmark
+        if let text = settings.outboundFwmark {
+            let parsed = text.lowercased().hasPrefix("0x") ? UInt32(text.dropFirst(2), radix: 16) : UInt32(text)
+            guard let parsed else {
+                throw ConfigError("\(settings.origin(.outboundFwmark)): expected a mark such as 255 or 0xff (0 for none), got \"\(text)\"")
+            }
+            fwmark = parsed
+        }
         var endpoints: [ServerEndpoint] = []
         for host in servers {
             guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else {
@@ -81,7 +113,9 @@ public struct RedirConfiguration: Sendable {
         return RedirConfiguration(
             servers: endpoints, key: key, listenAddresses: settings.localAddresses ?? [defaultListenAddress],
             localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? false,
-            noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile)
+            noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
+            tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
+            udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
     }
 
     private static func port(_ text: String, origin: String) throws(ConfigError) -> Int {

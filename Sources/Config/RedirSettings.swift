@@ -22,12 +22,19 @@ public struct RedirSettings: Sendable {
     public var noDelay: Bool?
     public var fastOpen: Bool?
     public var nofile: String?
+    public var tcpTproxy: Bool?
+    public var mtu: String?
+    public var udpTimeout: String?
+    public var udpMaxAssociations: String?
+    public var outboundFwmark: String?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
         case server, serverPort = "server_port", localAddress = "local_address", localPort = "local_port"
         case password, key, method, timeout, mode
         case reusePort = "reuse_port", noDelay = "no_delay", fastOpen = "fast_open", nofile
+        case tcpTproxy = "tcp_tproxy", mtu, udpTimeout = "udp_timeout"
+        case udpMaxAssociations = "udp_max_associations", outboundFwmark = "outbound_fwmark"
     }
 
     public init() {}
@@ -48,6 +55,11 @@ public struct RedirSettings: Sendable {
         merged.noDelay = other.noDelay ?? noDelay
         merged.fastOpen = other.fastOpen ?? fastOpen
         merged.nofile = other.nofile ?? nofile
+        merged.tcpTproxy = other.tcpTproxy ?? tcpTproxy
+        merged.mtu = other.mtu ?? mtu
+        merged.udpTimeout = other.udpTimeout ?? udpTimeout
+        merged.udpMaxAssociations = other.udpMaxAssociations ?? udpMaxAssociations
+        merged.outboundFwmark = other.outboundFwmark ?? outboundFwmark
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

@@ -21,24 +21,48 @@ public struct RedirService: Service {
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let registry = ConnectionRegistry()
-        let front = TCPRedirectFront(configuration: configuration, group: group, registry: registry, logger: logger)
-        let listeners: [Channel]
+        let mark = OutboundMark.usable(configuration.outboundFwmark, logger: logger)
+        var listeners: [Channel] = []
+        var udpFront: UDPTransparentFront?
         do {
-            listeners = try await front.bind()
+            if configuration.relaysTCP {
+                let front = TCPRedirectFront(
+                    configuration: configuration, group: group, registry: registry, logger: logger, mark: mark)
+                do {
+                    listeners = try await front.bind()
+                } catch {
+                    let addresses = configuration.listenAddresses.map { "\($0) port \(configuration.localPort)" }
+                    throw ConfigError(
+                        "cannot listen on \(addresses.joined(separator: ", ")): \(error); check -b/-l or stop whatever holds the port")
+                }
+            }
+            if configuration.relaysUDP {
+                udpFront = try await UDPTransparentFront.start(
+                    configuration: configuration, group: group, mark: mark, logger: logger)
+            }
         } catch {
+            for listener in listeners { try? await listener.close() }
             try? await group.shutdownGracefully()
-            let addresses = configuration.listenAddresses.map { "\($0) port \(configuration.localPort)" }
-            throw ConfigError("cannot listen on \(addresses.joined(separator: ", ")): \(error); check -b/-l or stop whatever holds the port")
+            throw error
         }
         let servers = configuration.servers.map(\.description).joined(separator: ", ")
+        var fronts: [String] = []
+        if !listeners.isEmpty {
+            let addresses = listeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }
+            fronts.append("tcp \(configuration.tcpTproxy ? "tproxy" : "redirect") on \(addresses.joined(separator: ", "))")
+        }
+        if let udpFront {
+            let addresses = udpFront.listenAddresses.compactMap { $0.socksAddress.map { "\($0)" } }
+            fronts.append("udp tproxy on \(addresses.joined(separator: ", "))")
+        }
         logger.notice(
-            "listening on \(listeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }.joined(separator: ", ")) (tcp redirect, \(configuration.key.method.name), servers: \(servers))"
-        )
+            "listening: \(fronts.joined(separator: "; ")) (\(configuration.key.method.name), servers: \(servers))")
 
         try? await gracefulShutdown()
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
         for listener in listeners { try? await listener.close() }
+        await udpFront?.stop()
         await registry.drain(grace: shutdownGrace)
         try? await group.shutdownGracefully()
     }

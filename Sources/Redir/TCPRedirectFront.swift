@@ -14,6 +14,9 @@ struct TCPRedirectFront: Sendable {
     let group: MultiThreadedEventLoopGroup
     let registry: ConnectionRegistry
     let logger: Logger
+    /// SO_MARK for upstream sockets, when the process may set one.
+    let mark: UInt32?
+    let localAddresses = LocalAddresses()
 
     /// Binds every listen address. With `reuse_port`, one listening socket per event loop (the kernel spreads
     /// connections over them); otherwise one socket whose accepted connections NIO spreads over all loops.
@@ -24,8 +27,9 @@ struct TCPRedirectFront: Sendable {
                 let loops: [EventLoopGroup] =
                     configuration.reusePort ? group.makeIterator().map { $0 as EventLoopGroup } : [group]
                 for loop in loops {
-                    let channel = try await makeBootstrap(group: loop)
-                        .bind(host: address, port: configuration.localPort).get()
+                    let bindAddress = try SocketAddress(ipAddress: address, port: configuration.localPort)
+                    let channel = try await makeBootstrap(group: loop, bindAddress: bindAddress)
+                        .bind(to: bindAddress).get()
                     listeners.append(channel)
                 }
             }
@@ -36,7 +40,7 @@ struct TCPRedirectFront: Sendable {
         return listeners
     }
 
-    private func makeBootstrap(group: EventLoopGroup) -> ServerBootstrap {
+    private func makeBootstrap(group: EventLoopGroup, bindAddress: SocketAddress) -> ServerBootstrap {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -49,6 +53,10 @@ struct TCPRedirectFront: Sendable {
         if configuration.reusePort {
             bootstrap = bootstrap.serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
         }
+        if configuration.tcpTproxy {
+            // -T: the tproxy rule hands us connections for foreign addresses; the listener must be transparent.
+            bootstrap = bootstrap.serverChannelOption(TransparentOption.forAddress(bindAddress), value: 1)
+        }
         return bootstrap
     }
 
@@ -57,15 +65,12 @@ struct TCPRedirectFront: Sendable {
         let client = channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
         let target: SocksAddress
         do {
-            guard let destination = try OriginalDestination.read(from: channel).socksAddress else {
-                throw OriginalDestination.LookupFailed(errno: 0)
-            }
-            target = destination
+            target = try destination(of: channel)
         } catch {
             logger.warning("tcp \(client): \(error); closing")
             return channel.close()
         }
-        if let local = channel.localAddress?.socksAddress, local == target {
+        if isLoop(channel, target: target) {
             logger.warning(
                 "tcp \(client) -> \(target): the destination is this listener itself (a loop, or a connection that was not redirected); refusing"
             )
@@ -97,6 +102,22 @@ struct TCPRedirectFront: Sendable {
         return channel.eventLoop.makeSucceededVoidFuture()
     }
 
+    /// REDIRECT: the conntrack original destination. TPROXY (-T): the accepted socket's own local address.
+    private func destination(of channel: Channel) throws -> SocksAddress {
+        let address = configuration.tcpTproxy ? channel.localAddress : try OriginalDestination.read(from: channel)
+        guard let target = address?.socksAddress else { throw OriginalDestination.LookupFailed(errno: 0) }
+        return target
+    }
+
+    private func isLoop(_ channel: Channel, target: SocksAddress) -> Bool {
+        if configuration.tcpTproxy {
+            // Every TPROXYed socket's local address is its destination; a loop is one aimed at this gateway.
+            guard let local = channel.localAddress else { return true }
+            return localAddresses.contains(local)
+        }
+        return channel.localAddress?.socksAddress == target
+    }
+
     private func connectUpstream(
         server: ServerEndpoint, target: SocksAddress, on eventLoop: EventLoop
     ) -> EventLoopFuture<RelayGlueHandler> {
@@ -118,6 +139,9 @@ struct TCPRedirectFront: Sendable {
                     return upstream.eventLoop.makeFailedFuture(error)
                 }
             }
+        if let mark {
+            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
+        }
         if configuration.fastOpen {
             // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
             bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)

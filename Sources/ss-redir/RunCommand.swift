@@ -49,6 +49,25 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customShort("n"), help: "Maximum number of open files (RLIMIT_NOFILE).")
     var nofile: String?
 
+    @Flag(name: .customShort("T"), help: "TCP arrives through a tproxy rule instead of redirect (tcp_tproxy).")
+    var tcpTproxy = false
+
+    @Option(name: .customLong("mtu"), help: "Link MTU toward the server; larger UDP packets are dropped.")
+    var mtu: String?
+
+    @Option(name: .customLong("udp-timeout"), help: "UDP association idle timeout in seconds (default: -t).")
+    var udpTimeout: String?
+
+    @Option(
+        name: .customLong("udp-max-associations"),
+        help: "Most UDP associations at once; the least recently used is evicted (default 4096).")
+    var udpMaxAssociations: String?
+
+    @Option(
+        name: .customLong("outbound-fwmark"),
+        help: "SO_MARK on the relay's own sockets, so firewall rules skip them (default 0xff; 0: none).")
+    var outboundFwmark: String?
+
     @Flag(name: .customShort("u"), help: "Enable the UDP relay as well as TCP (mode tcp_and_udp).")
     var tcpAndUDP = false
 
@@ -102,16 +121,7 @@ struct RunCommand: AsyncParsableCommand {
             for unknown in loaded.unknownKeys { logger.warning("\(unknown): unknown config key, ignored") }
             settings = loaded.settings
         }
-        let configuration = try RedirConfiguration.resolve(settings.overridden(by: flagSettings()))
-        switch configuration.mode {
-        case .tcpOnly:
-            break
-        case .udpOnly:
-            throw ConfigError("UDP relay (-U / \"mode\": \"udp_only\") is not available in this version yet; use tcp_only")
-        case .tcpAndUDP:
-            logger.warning("UDP relay (-u / \"mode\": \"tcp_and_udp\") is not available in this version yet; relaying TCP only")
-        }
-        return configuration
+        return try RedirConfiguration.resolve(settings.overridden(by: flagSettings()))
     }
 
     private func flagSettings() -> RedirSettings {
@@ -131,6 +141,11 @@ struct RunCommand: AsyncParsableCommand {
         set(\.timeout, timeout, .timeout, "-t")
         set(\.nofile, nofile, .nofile, "-n")
         set(\.mode, udpOnly ? RelayMode.udpOnly.rawValue : (tcpAndUDP ? RelayMode.tcpAndUDP.rawValue : nil), .mode, udpOnly ? "-U" : "-u")
+        set(\.tcpTproxy, tcpTproxy ? true : nil, .tcpTproxy, "-T")
+        set(\.mtu, mtu, .mtu, "--mtu")
+        set(\.udpTimeout, udpTimeout, .udpTimeout, "--udp-timeout")
+        set(\.udpMaxAssociations, udpMaxAssociations, .udpMaxAssociations, "--udp-max-associations")
+        set(\.outboundFwmark, outboundFwmark, .outboundFwmark, "--outbound-fwmark")
         set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
         set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
         set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "CShadowsocksLinuxUDP.h"
+
 /// Reads the pre-NAT destination of a REDIRECTed TCP connection (netfilter conntrack):
 /// IP6T_SO_ORIGINAL_DST first on an AF_INET6 socket, then SO_ORIGINAL_DST (which also answers for
 /// IPv4 clients accepted on a dual-stack `::` listener). Writes a sockaddr_in or sockaddr_in6 into `out`.

@@ -1,0 +1,85 @@
+import NIOCore
+import ShadowsocksProtocol
+
+/// One LAN flow (LAN source, original destination) and its own upstream socket to the server. A socket per
+/// association, not one shared socket: the server's reply names only the remote peer, not our LAN client, so
+/// two LAN clients talking to the same destination could not be told apart on a shared socket; and the
+/// server keys its own NAT entries by our source port.
+final class UDPAssociation {
+    struct Key: Hashable {
+        let source: SocketAddress
+        let destination: SocketAddress
+    }
+
+    let key: Key
+    let target: SocksAddress
+    let server: SocketAddress
+    let codec: AEADPacketCodec
+    var channel: Channel?
+    /// Sealed packets waiting for the upstream socket to be bound (bounded).
+    var backlog: [ByteBuffer] = []
+    var lastActive: NIODeadline
+    var needsFlush = false
+    static let maximumBacklog = 64
+
+    init(key: Key, target: SocksAddress, server: SocketAddress, codec: AEADPacketCodec, now: NIODeadline) {
+        self.key = key
+        self.target = target
+        self.server = server
+        self.codec = codec
+        self.lastActive = now
+    }
+
+    /// Queues (or writes, unflushed) one sealed packet. Returns false if it had to be dropped.
+    func send(_ packet: ByteBuffer) -> Bool {
+        guard let channel else {
+            guard backlog.count < Self.maximumBacklog else { return false }
+            backlog.append(packet)
+            return true
+        }
+        channel.write(AddressedEnvelope(remoteAddress: server, data: packet), promise: nil)
+        needsFlush = true
+        return true
+    }
+
+    func attach(_ channel: Channel) {
+        self.channel = channel
+        for packet in backlog {
+            channel.write(AddressedEnvelope(remoteAddress: server, data: packet), promise: nil)
+        }
+        backlog.removeAll()
+        channel.flush()
+    }
+
+    func flushIfNeeded() {
+        if needsFlush {
+            needsFlush = false
+            channel?.flush()
+        }
+    }
+
+    func close() {
+        channel?.close(promise: nil)
+        channel = nil
+        backlog.removeAll()
+    }
+}
+
+/// Reads the server's replies on an association's upstream socket and hands them to the relay.
+final class UDPUpstreamHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let onReply: (AddressedEnvelope<ByteBuffer>) -> Void
+
+    init(onReply: @escaping (AddressedEnvelope<ByteBuffer>) -> Void) {
+        self.onReply = onReply
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        onReply(unwrapInboundIn(data))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port unreachable and friends arrive here on a datagram socket; the association just idles out.
+    }
+}

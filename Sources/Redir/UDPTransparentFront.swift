@@ -1,0 +1,67 @@
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Wires the TPROXY receivers (one per listen address, each on a thread of its own) to the UDP relay's event loop.
+final class UDPTransparentFront: Sendable {
+    private let relay: NIOLoopBound<UDPTransparentRelay>
+    private let receivers: [TransparentDatagramReceiver]
+    private let threads: NIOThreadPool
+
+    private init(relay: NIOLoopBound<UDPTransparentRelay>, receivers: [TransparentDatagramReceiver], threads: NIOThreadPool) {
+        self.relay = relay
+        self.receivers = receivers
+        self.threads = threads
+    }
+
+    static func start(
+        configuration: RedirConfiguration, group: EventLoopGroup, mark: UInt32?, logger: Logger
+    ) async throws -> UDPTransparentFront {
+        var servers: [SocketAddress] = []
+        for server in configuration.servers {
+            do {
+                servers.append(try SocketAddress.makeAddressResolvingHost(server.host, port: server.port))
+            } catch {
+                throw ConfigError("cannot resolve server \(server) for the UDP relay: \(error); check -s")
+            }
+        }
+        var receivers: [TransparentDatagramReceiver] = []
+        do {
+            for host in configuration.listenAddresses {
+                let address = try SocketAddress(ipAddress: host, port: configuration.localPort)
+                receivers.append(try TransparentDatagramReceiver(address: address))
+            }
+        } catch {
+            for receiver in receivers { receiver.stop() }
+            throw ConfigError("udp: \(error); check -b/-l, and run as root (or with CAP_NET_ADMIN)")
+        }
+        let eventLoop = group.next()
+        let resolved = servers
+        let relay = try await eventLoop.submit {
+            let relay = UDPTransparentRelay(
+                configuration: configuration, servers: resolved, mark: mark, eventLoop: eventLoop, logger: logger)
+            relay.start()
+            return NIOLoopBound(relay, eventLoop: eventLoop)
+        }.get()
+        let threads = NIOThreadPool(numberOfThreads: receivers.count)
+        threads.start()
+        for receiver in receivers {
+            threads.submit { _ in
+                receiver.run { batch in
+                    eventLoop.execute { relay.value.handle(batch) }
+                }
+            }
+        }
+        return UDPTransparentFront(relay: relay, receivers: receivers, threads: threads)
+    }
+
+    var listenAddresses: [SocketAddress] { receivers.map(\.localAddress) }
+
+    func stop() async {
+        for receiver in receivers { receiver.stop() }
+        try? await threads.shutdownGracefully()
+        let relay = self.relay
+        try? await relay.eventLoop.submit { relay.value.stop() }.get()
+    }
+}

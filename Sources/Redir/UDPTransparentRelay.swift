@@ -1,0 +1,181 @@
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import ShadowsocksCrypto
+import ShadowsocksProtocol
+
+/// The UDP side of ss-redir: datagrams TPROXYed from the LAN are sealed as Shadowsocks AEAD UDP packets and sent
+/// to a server on the association's own upstream socket; replies are opened, checked, and sent back to the LAN
+/// client from the remote peer's address through a transparent reply socket. All state lives on one event loop.
+final class UDPTransparentRelay {
+    let eventLoop: EventLoop
+    private let configuration: RedirConfiguration
+    private let servers: [SocketAddress]
+    private let mark: UInt32?
+    private let logger: Logger
+    private let listenPort: Int
+    private var associations = LRUTable<UDPAssociation.Key, UDPAssociation>()
+    private let replySockets: TransparentReplySockets
+    private let localAddresses = LocalAddresses()
+    private(set) var drops = UDPDropCounters()
+    private var sweepTask: RepeatedTask?
+
+    init(
+        configuration: RedirConfiguration, servers: [SocketAddress], mark: UInt32?, eventLoop: EventLoop,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.servers = servers
+        self.mark = mark
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.listenPort = configuration.localPort
+        self.replySockets = TransparentReplySockets(
+            eventLoop: eventLoop, mark: mark, capacity: configuration.udpMaxAssociations)
+    }
+
+    var associationCount: Int { associations.count }
+
+    /// The largest sealed packet we send: the MTU less IP and UDP headers (IPv6's 40 + 8, the stricter), or
+    /// what a datagram can carry at all.
+    private var maximumPacket: Int {
+        configuration.mtu.map { $0 - 48 } ?? AEADPacketCodec.maximumDatagram
+    }
+
+    func start() {
+        let interval = TimeAmount.seconds(Int64(max(1, min(configuration.udpTimeoutSeconds / 4, 5))))
+        let relay = NIOLoopBound(self, eventLoop: eventLoop)
+        sweepTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            relay.value.sweep(now: .now())
+        }
+    }
+
+    func stop() {
+        sweepTask?.cancel()
+        for association in associations.removeAll() { association.close() }
+        replySockets.closeAll()
+        if !drops.summary.isEmpty { logger.info("udp: drop counts: \(drops.summary)") }
+    }
+
+    /// One recvmmsg batch from the TPROXY socket.
+    func handle(_ batch: [ReceivedDatagram]) {
+        let now = NIODeadline.now()
+        var touched: [UDPAssociation] = []
+        for datagram in batch {
+            if let association = relay(datagram, now: now) { touched.append(association) }
+        }
+        for association in touched { association.flushIfNeeded() }
+    }
+
+    private func relay(_ datagram: ReceivedDatagram, now: NIODeadline) -> UDPAssociation? {
+        guard !datagram.truncated else {
+            drops.count(.truncated, logger: logger, detail: "from \(datagram.source)")
+            return nil
+        }
+        guard let destination = datagram.destination?.normalized, let target = destination.socksAddress else {
+            drops.count(.noOriginalDestination, logger: logger, detail: "from \(datagram.source)")
+            return nil
+        }
+        if localAddresses.contains(destination) {
+            drops.count(.destinationIsGateway, logger: logger, detail: "\(target)")
+            return nil
+        }
+        let key = UDPAssociation.Key(source: datagram.source.normalized, destination: destination)
+        let association = associations.touch(key) ?? makeAssociation(key: key, target: target, now: now)
+        association.lastActive = now
+        var packet = ByteBuffer()
+        do {
+            guard association.codec.sealedSize(target: target, payloadCount: datagram.payload.readableBytes)
+                <= maximumPacket
+            else {
+                drops.count(.oversized, logger: logger, detail: "\(datagram.payload.readableBytes) bytes to \(target)")
+                return nil
+            }
+            try association.codec.seal(target: target, payload: datagram.payload, into: &packet)
+        } catch {
+            logger.warning("udp: cannot encrypt a datagram to \(target): \(error)")
+            return nil
+        }
+        guard association.send(packet) else {
+            drops.count(.upstreamBacklog, logger: logger)
+            return nil
+        }
+        return association
+    }
+
+    private func makeAssociation(key: UDPAssociation.Key, target: SocksAddress, now: NIODeadline) -> UDPAssociation {
+        if associations.count >= configuration.udpMaxAssociations, let oldest = associations.oldest {
+            associations.remove(oldest.key)
+            oldest.value.close()
+            drops.count(
+                .associationEvicted, logger: logger, detail: "limit \(configuration.udpMaxAssociations)")
+        }
+        let server = servers.randomElement()!
+        let association = UDPAssociation(
+            key: key, target: target, server: server, codec: AEADPacketCodec(key: configuration.key), now: now)
+        associations.set(association, for: key)
+        logger.info("udp \(key.source.socksAddress.map { "\($0)" } ?? "?") -> \(target) via \(server.socksAddress.map { "\($0)" } ?? "?")")
+
+        var bootstrap = DatagramBootstrap(group: eventLoop)
+        if let mark {
+            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
+        }
+        let anyAddress = server.protocol == .inet6 ? "::" : "0.0.0.0"
+        bootstrap.bind(host: anyAddress, port: 0).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                guard associations.value(for: key) === association else {
+                    channel.close(promise: nil)  // expired or evicted while binding
+                    return
+                }
+                let handler = UDPUpstreamHandler { [self] envelope in
+                    reply(envelope, for: association)
+                }
+                do {
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                } catch {
+                    channel.close(promise: nil)
+                    return
+                }
+                association.attach(channel)
+            case .failure(let error):
+                logger.warning("udp: cannot open an upstream socket for \(target): \(error)")
+                associations.remove(key)
+                association.close()
+            }
+        }
+        return association
+    }
+
+    private func reply(_ envelope: AddressedEnvelope<ByteBuffer>, for association: UDPAssociation) {
+        guard envelope.remoteAddress.normalized == association.server.normalized else {
+            drops.count(.foreignReply, logger: logger, detail: "\(envelope.remoteAddress)")
+            return
+        }
+        let opened: (address: SocksAddress, payload: ByteBuffer)
+        do {
+            opened = try association.codec.open(envelope.data)
+        } catch {
+            drops.count(.unauthenticReply, logger: logger, detail: "server \(association.server)")
+            return
+        }
+        let now = NIODeadline.now()
+        association.lastActive = now
+        associations.touch(association.key)
+        // The reply's own address is the peer that answered (full-cone); a name falls back to the destination.
+        let source = SocketAddress(opened.address)?.normalized ?? association.key.destination
+        if !replySockets.send(opened.payload, from: source, to: association.key.source, now: now) {
+            drops.count(.replySocketUnavailable, logger: logger, detail: "\(source)")
+        }
+    }
+
+    private func sweep(now: NIODeadline) {
+        let cutoff = now - .seconds(Int64(configuration.udpTimeoutSeconds))
+        while let oldest = associations.oldest, oldest.value.lastActive < cutoff {
+            associations.remove(oldest.key)
+            oldest.value.close()
+        }
+        replySockets.closeIdle(before: cutoff)
+    }
+}
