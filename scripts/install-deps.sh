@@ -6,7 +6,7 @@ packages=(
     # build: OpenSSL libcrypto (all ciphers), libmnl + libnftnl (nftables over netlink)
     libssl-dev libmnl-dev libnftnl-dev pkg-config
     # run and test: nft, namespaces, a real Shadowsocks peer, real clients
-    nftables iproute2 shadowsocks-libev curl socat dnsutils python3 procps
+    nftables iproute2 shadowsocks-libev curl socat dnsutils dnsmasq-base python3 procps
 )
 
 missing=()

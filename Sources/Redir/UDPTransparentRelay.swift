@@ -117,7 +117,9 @@ final class UDPTransparentRelay {
         associations.set(association, for: key)
         logger.info("udp \(key.source.socksAddress.map { "\($0)" } ?? "?") -> \(target) via \(server.socksAddress.map { "\($0)" } ?? "?")")
 
+        // NIO's datagram default reads 2048 bytes: a larger reply would be cut short.
         var bootstrap = DatagramBootstrap(group: eventLoop)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
         if let mark {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
@@ -175,6 +177,8 @@ final class UDPTransparentRelay {
         while let oldest = associations.oldest, oldest.value.lastActive < cutoff {
             associations.remove(oldest.key)
             oldest.value.close()
+            logger.info(
+                "udp \(oldest.key.source.socksAddress.map { "\($0)" } ?? "?") -> \(oldest.value.target): idle for \(configuration.udpTimeoutSeconds)s, closed")
         }
         replySockets.closeIdle(before: cutoff)
     }

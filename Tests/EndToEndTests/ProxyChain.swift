@@ -41,16 +41,19 @@ extension Testbed {
             .wan, name: "ss-server",
             [
                 "ss-server", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", method,
-                "-v",
+                "-u", "-v",
             ])
         try waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
         return server
     }
 
-    /// The binary under test in gw with the given arguments.
+    /// The binary under test in gw with the given arguments; waits for its TCP listener, or its UDP one with -U.
     func startSSRedir(_ arguments: [String]) throws -> BackgroundProcess {
         let redir = try start(.gw, name: "ss-redir", [Testbed.ssRedirBinary] + arguments)
-        try waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir)
+        try waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: arguments.contains("-U"))
+        if arguments.contains("-u") {
+            try waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: true)
+        }
         return redir
     }
 }

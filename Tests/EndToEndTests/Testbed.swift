@@ -34,8 +34,10 @@ final class Testbed {
         self.workDir = workDir
     }
 
-    static func with<T>(_ body: (Testbed) throws -> T) throws -> T {
-        let bed = try up()
+    /// `rules`: the gw's capture rules, as `scripts/netns-testbed.sh` takes them in RULES (redirect, tproxy-udp,
+    /// tproxy, none).
+    static func with<T>(rules: String = "redirect", _ body: (Testbed) throws -> T) throws -> T {
+        let bed = try up(rules: rules)
         defer { bed.down() }
         do {
             return try body(bed)
@@ -46,7 +48,7 @@ final class Testbed {
     }
 
     /// Prefix `sst<pid>_<random>` (base 36): short enough for interface names, and it names the run that owns it.
-    private static func up() throws -> Testbed {
+    private static func up(rules: String) throws -> Testbed {
         guard FileManager.default.isExecutableFile(atPath: ssRedirBinary) else {
             throw TestbedError("no ss-redir at \(ssRedirBinary): run `swift build` or set SS_REDIR_BIN")
         }
@@ -54,7 +56,7 @@ final class Testbed {
         var lastFailure = ""
         for _ in 0..<3 {
             let prefix = "sst\(String(getpid(), radix: 36))_\(String(Int.random(in: 36..<1296), radix: 36))"
-            let result = try Command.run(["bash", script, "up", prefix])
+            let result = try Command.run(["env", "RULES=\(rules)", "bash", script, "up", prefix])
             if result.succeeded {
                 let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(prefix)")
                 try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
@@ -109,16 +111,18 @@ final class Testbed {
         return process
     }
 
-    /// Polls `ss` until something listens on the TCP port; fails early if `process` exits.
+    /// Polls `ss` until something listens on the TCP (or, with `udp`, UDP) port; fails early if `process` exits.
     func waitUntilListening(
-        _ namespace: Namespace, port: Int, for process: BackgroundProcess, timeout: Duration = .seconds(10)
+        _ namespace: Namespace, port: Int, for process: BackgroundProcess, udp: Bool = false,
+        timeout: Duration = .seconds(10)
     ) throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
                 throw TestbedError("\(process.name) exited before listening on :\(port)\n\(process.logTail())")
             }
-            let listening = try run(namespace, ["ss", "-Hltn", "sport = :\(port)"], timeout: .seconds(5))
+            let listening = try run(
+                namespace, ["ss", udp ? "-Hlun" : "-Hltn", "sport = :\(port)"], timeout: .seconds(5))
             if !listening.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
