@@ -19,6 +19,8 @@ final class TransparentReplySockets {
     private let mark: UInt32?
     private var entries = LRUTable<SocketAddress, Entry>()
     private let capacity: Int
+    /// Sockets written to since the last `flushPending()`.
+    private var unflushed: [Channel] = []
 
     init(eventLoop: EventLoop, mark: UInt32?, capacity: Int) {
         self.eventLoop = eventLoop
@@ -35,7 +37,8 @@ final class TransparentReplySockets {
             guard !entry.failed else { return false }
             entry.lastUsed = now
             if let channel = entry.channel {
-                channel.writeAndFlush(envelope, promise: nil)
+                channel.write(envelope, promise: nil)
+                unflushed.append(channel)
             } else if entry.pending.count < UDPAssociation.maximumBacklog {
                 entry.pending.append(envelope)
             }
@@ -67,6 +70,11 @@ final class TransparentReplySockets {
             }
         }
         return true
+    }
+
+    func flushPending() {
+        for channel in unflushed { channel.flush() }
+        unflushed.removeAll(keepingCapacity: true)
     }
 
     /// Closes sockets unused since `cutoff`.

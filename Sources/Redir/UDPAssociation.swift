@@ -70,13 +70,20 @@ final class UDPUpstreamHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let onReply: (AddressedEnvelope<ByteBuffer>) -> Void
+    private let onReadComplete: () -> Void
 
-    init(onReply: @escaping (AddressedEnvelope<ByteBuffer>) -> Void) {
+    init(onReply: @escaping (AddressedEnvelope<ByteBuffer>) -> Void, onReadComplete: @escaping () -> Void) {
         self.onReply = onReply
+        self.onReadComplete = onReadComplete
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         onReply(unwrapInboundIn(data))
+    }
+
+    /// Replies written during this read are flushed together (sendmmsg where NIO can).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        onReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

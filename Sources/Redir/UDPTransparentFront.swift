@@ -39,7 +39,7 @@ final class UDPTransparentFront: Sendable {
         let eventLoop = group.next()
         let resolved = servers
         let relay = try await eventLoop.submit {
-            let relay = UDPTransparentRelay(
+            let relay = try UDPTransparentRelay(
                 configuration: configuration, servers: resolved, mark: mark, eventLoop: eventLoop, logger: logger)
             relay.start()
             return NIOLoopBound(relay, eventLoop: eventLoop)

@@ -14,23 +14,24 @@ final class UDPTransparentRelay {
     private let servers: [SocketAddress]
     private let mark: UInt32?
     private let logger: Logger
-    private let listenPort: Int
     private var associations = LRUTable<UDPAssociation.Key, UDPAssociation>()
     private let replySockets: TransparentReplySockets
     private let localAddresses = LocalAddresses()
     private(set) var drops = UDPDropCounters()
     private var sweepTask: RepeatedTask?
+    /// One codec for every association: they all run on this loop, and it holds only reusable contexts.
+    private let codec: AEADPacketCodec
 
     init(
         configuration: RedirConfiguration, servers: [SocketAddress], mark: UInt32?, eventLoop: EventLoop,
         logger: Logger
-    ) {
+    ) throws {
+        self.codec = try AEADPacketCodec(key: configuration.key)
         self.configuration = configuration
         self.servers = servers
         self.mark = mark
         self.eventLoop = eventLoop
         self.logger = logger
-        self.listenPort = configuration.localPort
         self.replySockets = TransparentReplySockets(
             eventLoop: eventLoop, mark: mark, capacity: configuration.udpMaxAssociations)
     }
@@ -104,7 +105,9 @@ final class UDPTransparentRelay {
         return association
     }
 
-    private func makeAssociation(key: UDPAssociation.Key, target: SocksAddress, now: NIODeadline) -> UDPAssociation {
+    private func makeAssociation(
+        key: UDPAssociation.Key, target: SocksAddress, now: NIODeadline
+    ) -> UDPAssociation {
         if associations.count >= configuration.udpMaxAssociations, let oldest = associations.oldest {
             associations.remove(oldest.key)
             oldest.value.close()
@@ -112,14 +115,14 @@ final class UDPTransparentRelay {
                 .associationEvicted, logger: logger, detail: "limit \(configuration.udpMaxAssociations)")
         }
         let server = servers.randomElement()!
-        let association = UDPAssociation(
-            key: key, target: target, server: server, codec: AEADPacketCodec(key: configuration.key), now: now)
+        let association = UDPAssociation(key: key, target: target, server: server, codec: codec, now: now)
         associations.set(association, for: key)
         logger.info("udp \(key.source.socksAddress.map { "\($0)" } ?? "?") -> \(target) via \(server.socksAddress.map { "\($0)" } ?? "?")")
 
         // NIO's datagram default reads 2048 bytes: a larger reply would be cut short.
         var bootstrap = DatagramBootstrap(group: eventLoop)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelOption(.datagramVectorReadMessageCount, value: 16)
         if let mark {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
@@ -131,9 +134,9 @@ final class UDPTransparentRelay {
                     channel.close(promise: nil)  // expired or evicted while binding
                     return
                 }
-                let handler = UDPUpstreamHandler { [self] envelope in
-                    reply(envelope, for: association)
-                }
+                let handler = UDPUpstreamHandler(
+                    onReply: { [self] envelope in reply(envelope, for: association) },
+                    onReadComplete: { [self] in replySockets.flushPending() })
                 do {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 } catch {

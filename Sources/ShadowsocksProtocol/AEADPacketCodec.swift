@@ -8,11 +8,13 @@ public final class AEADPacketCodec {
     public static let maximumDatagram = 65_507
 
     private let key: MasterKey
+    private let subkeys: SubkeyDeriver
     private var sealer: AEADCipher?
     private var opener: AEADCipher?
 
-    public init(key: MasterKey) {
+    public init(key: MasterKey) throws {
         self.key = key
+        self.subkeys = try SubkeyDeriver(masterKey: key.bytes)
     }
 
     /// Bytes `seal` writes for a payload of `count` bytes to `target`.
@@ -68,7 +70,7 @@ public final class AEADPacketCodec {
     private func cipher(
         _ slot: ReferenceWritableKeyPath<AEADPacketCodec, AEADCipher?>, salt: [UInt8], sealing: Bool
     ) throws -> AEADCipher {
-        let subkey = try KeyDerivation.sessionSubkey(masterKey: key.bytes, salt: salt)
+        let subkey = try salt.withUnsafeBytes { try subkeys.subkey(salt: $0) }
         if let cipher = self[keyPath: slot] {
             try cipher.rekey(subkey: subkey)
             return cipher

@@ -44,3 +44,24 @@ import Testing
         #expect(throws: CryptoError.self) { try MasterKey(method: .aes128GCM, rawKey: [1, 2, 3]) }
     }
 }
+
+@Suite struct SubkeyDeriverTests {
+    @Test func matchesTheOneShotHKDFForEveryKeySize() throws {
+        for method in CipherMethod.allCases {
+            let master = KeyDerivation.bytesToKey(password: Array("barfoo!".utf8), keyLength: method.keySize)
+            let deriver = try SubkeyDeriver(masterKey: master)
+            for seed in 0..<5 {
+                let salt = (0..<method.saltSize).map { UInt8(truncatingIfNeeded: $0 * 7 + seed) }
+                let reused = try salt.withUnsafeBytes { try deriver.subkey(salt: $0) }
+                #expect(reused == (try KeyDerivation.sessionSubkey(masterKey: master, salt: salt)))
+            }
+        }
+    }
+
+    @Test func knownAnswerAES128() throws {
+        let master = KeyDerivation.bytesToKey(password: Array("barfoo!".utf8), keyLength: 16)
+        let salt: [UInt8] = Array(0..<16)
+        let subkey = try salt.withUnsafeBytes { try SubkeyDeriver(masterKey: master).subkey(salt: $0) }
+        #expect(subkey == hex("9cd21fb890a57fbe98653cbadd4d047c"))
+    }
+}
