@@ -107,6 +107,31 @@ extension EndToEnd {
             }
         }
 
+        @Test("Datagrams aimed at the gateway itself, or too large for --mtu, are dropped, counted and logged once")
+        func dropsLoopAndOversized() throws {
+            try Testbed.with(rules: "tproxy-udp") { bed in
+                let chain = try bed.startChain(extraRedirArguments: ["-u", "--mtu", "700", "-v"])
+                _ = try startEcho(bed)
+                let send = { (host: String, port: Int, size: Int) throws -> Command.Result in
+                    try bed.run(
+                        .lan,
+                        [
+                            "python3", "-c",
+                            "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                                + "[s.sendto(b'x'*\(size), ('\(host)', \(port))) for _ in range(3)]",
+                        ])
+                }
+                _ = try send(Testbed.gwLANIPv4, ProxyChain.redirPort, 10)
+                _ = try send(Testbed.wanIPv4, Self.echoPort, 1000)
+                let small = try udpClient(bed, ["once", Testbed.wanIPv4, "\(Self.echoPort)"])
+                #expect(small.succeeded, "\(small.summary)\n\(bed.diagnostics)")
+                let log = chain.ssRedir.log
+                #expect(log.components(separatedBy: "destination is this gateway").count == 2, "\(chain.ssRedir.logTail())")
+                #expect(log.components(separatedBy: "too large for the MTU").count == 2, "\(chain.ssRedir.logTail())")
+                #expect(chain.ssRedir.isRunning)
+            }
+        }
+
         @Test("-U relays UDP only: no TCP listener")
         func udpOnly() throws {
             try Testbed.with(rules: "tproxy-udp") { bed in
