@@ -17,6 +17,10 @@ let package = Package(
         // C shims, one job each: Linux socket options NIO does not expose (SO_ORIGINAL_DST and friends).
         .target(name: "CShadowsocksLinux"),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
+        // nftables rulesets as values: rendered as nft text, sent as one netlink batch; rtnetlink policy routing.
+        .target(name: "Netfilter", dependencies: ["CMnl", "CNftnl"]),
         .target(name: "ShadowsocksCrypto", dependencies: ["CLibCrypto"]),
         .target(
             name: "ShadowsocksProtocol",
@@ -24,20 +28,31 @@ let package = Package(
         ),
         .target(name: "Config", dependencies: ["ShadowsocksCrypto", "ShadowsocksProtocol"]),
         .target(
+            name: "ServerPool",
+            dependencies: [
+                "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Redir",
             dependencies: [
-                "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config",
+                "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "ServerPool",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "ss-redir",
             dependencies: [
-                "Redir", "Config",
+                "Redir", "Config", "Netfilter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -48,7 +63,17 @@ let package = Package(
             name: "ShadowsocksProtocolTests",
             dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "ShadowsocksCrypto"]),
+        .testTarget(
+            name: "ServerPoolTests",
+            dependencies: [
+                "ServerPool", "Config", "ShadowsocksCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Golden/ holds the expected nft text, read from the source tree (found via #filePath).
+        .testTarget(name: "NetfilterTests", dependencies: ["Netfilter", "Config"], exclude: ["Golden"]),
         .testTarget(
             name: "RedirTests",
             dependencies: [

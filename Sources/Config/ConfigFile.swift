@@ -19,7 +19,7 @@ public enum ConfigFile {
     }
 
     public static func load(path: String) throws(ConfigError) -> Loaded {
-        guard let text = readFile(path) else {
+        guard let text = TextFileReader.read(path) else {
             throw ConfigError("\(path): cannot read config file (\(String(cString: strerror(errno)))); check the path given to -c")
         }
         return try parse(text, path: path)
@@ -76,6 +76,25 @@ public enum ConfigFile {
             case .udpTimeout: settings.udpTimeout = try string("a number of seconds")
             case .udpMaxAssociations: settings.udpMaxAssociations = try string("a number")
             case .outboundFwmark: settings.outboundFwmark = try string("a mark (number or 0x hex)")
+            case .serverSpecs:
+                guard case .array(let entries) = node.value else {
+                    throw ConfigError("\(origin): expected an array of server objects, found \(node.typeName)")
+                }
+                var specs: [ServerSpec] = []
+                for (index, entry) in entries.enumerated() {
+                    specs.append(try ServerEntry.parse(entry, origin: "\(path):\(entry.line): servers[\(index)]"))
+                }
+                settings.serverSpecs = specs
+            case .serverURLs: settings.serverURLs = try stringList(node, origin: origin)
+            case .serversFiles: settings.serversFiles = try stringList(node, origin: origin)
+            case .strategy: settings.strategy = try string("a strategy name")
+            case .probeTarget: settings.probeTarget = try string("host:port")
+            case .probeInterval: settings.probeInterval = try string("a number of seconds")
+            case .controlSocket: settings.controlSocket = try string("a socket path")
+            case .metrics: settings.metrics = try string("ADDRESS:PORT")
+            case .bypassFiles: settings.bypassFiles = try stringList(node, origin: origin)
+            case .proxyFiles: settings.proxyFiles = try stringList(node, origin: origin)
+            case .lanInterfaces: settings.lanInterfaces = try stringList(node, origin: origin)
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)
@@ -97,20 +116,5 @@ public enum ConfigFile {
         default:
             throw ConfigError("\(origin): expected a string or an array of strings, found \(node.typeName)")
         }
-    }
-
-    private static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if count <= 0 { break }
-            bytes += chunk[0..<count]
-            if bytes.count > 16 << 20 { return nil }  // no config is 16 MiB
-        }
-        if ferror(file) != 0 { return nil }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -5,13 +5,26 @@ public struct ServerEndpoint: Sendable, Hashable, CustomStringConvertible {
     public let host: String
     public let port: Int
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 }
 
 /// The validated configuration `ss-redir` runs with. Built only through `resolve`, which rejects anything
 /// incomplete or malformed with one clear line.
 public struct RedirConfiguration: Sendable {
-    public var servers: [ServerEndpoint]
-    public var key: MasterKey
+    /// The pool, in configuration order (the order `failover` tries them in).
+    public var members: [ServerMember]
+    public var strategy: SelectionStrategy
+    /// Where health probes ask each member to connect ("host:port"); nil: probes only test the TCP connect.
+    public var probeTarget: ServerEndpoint?
+    public var probeIntervalSeconds: Int
+    /// The local control socket `ss-redir status` reads.
+    public var controlSocket: String
+    /// `--metrics ADDR:PORT`: where the Prometheus endpoint listens; nil: off.
+    public var metrics: ServerEndpoint?
     public var listenAddresses: [String]
     public var localPort: Int
     public var timeoutSeconds: Int
@@ -29,6 +42,8 @@ public struct RedirConfiguration: Sendable {
     /// SO_MARK on the relay's own sockets, so firewall rules can skip them (0: none).
     public var outboundFwmark: UInt32
 
+    public var servers: [ServerEndpoint] { members.map(\.endpoint) }
+
     public var relaysTCP: Bool { mode != .udpOnly }
     public var relaysUDP: Bool { mode != .tcpOnly }
 
@@ -38,42 +53,43 @@ public struct RedirConfiguration: Sendable {
     /// Bound on concurrent UDP associations; the least recently used is evicted beyond it.
     public static let defaultUDPMaxAssociations = 4096
     /// The relay's SO_MARK unless configured; `ss-redir setup --proxy-router` skips packets carrying it.
-    public static let defaultOutboundFwmark: UInt32 = 0xff
+    public static let defaultOutboundFwmark: UInt32 = FirewallMarks.relayOutboundMark
+    public static let defaultProbeIntervalSeconds = 15
+    public static let defaultControlSocket = "/run/ss-redir.sock"
 
     public static func resolve(_ settings: RedirSettings) throws(ConfigError) -> RedirConfiguration {
-        guard let servers = settings.servers, !servers.isEmpty else {
-            throw ConfigError("no server given: pass -s ADDRESS or set \"server\" in the config file (-c)")
-        }
-        guard let portText = settings.serverPort else {
-            throw ConfigError("no server port given: pass -p PORT or set \"server_port\" in the config file (-c)")
-        }
-        let serverPort = try port(portText, origin: settings.origin(.serverPort))
+        let members = try ServerMembers.resolve(settings)
         guard let localPortText = settings.localPort else {
             throw ConfigError("no local port given: pass -l PORT or set \"local_port\" in the config file (-c)")
         }
         let localPort = try port(localPortText, origin: settings.origin(.localPort))
 
-        let methodName = settings.method ?? CipherMethod.default.name
-        guard let method = CipherMethod(name: methodName) else {
+        let strategyName = settings.strategy ?? SelectionStrategy.random.rawValue
+        guard let strategy = SelectionStrategy(rawValue: strategyName) else {
             throw ConfigError(
-                "\(settings.origin(.method)): unknown method \"\(methodName)\"; supported: \(CipherMethod.supportedNames)")
+                "\(settings.origin(.strategy)): unknown strategy \"\(strategyName)\"; expected one of \(SelectionStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let key: MasterKey
-        if let encoded = settings.key {
-            guard let raw = Base64Key.decode(encoded), !raw.isEmpty else {
-                throw ConfigError("\(settings.origin(.key)): the key is not valid base64")
+        var probeTarget: ServerEndpoint?
+        if let text = settings.probeTarget {
+            guard let (host, portText) = ServerURI.splitHostPort(Substring(text)), let port = Int(portText),
+                (1...65_535).contains(port), !host.isEmpty
+            else {
+                throw ConfigError("\(settings.origin(.probeTarget)): expected host:port (e.g. www.gstatic.com:80), got \"\(text)\"")
             }
-            do {
-                key = try MasterKey(method: method, rawKey: raw)
-            } catch {
-                throw ConfigError(
-                    "\(settings.origin(.key)): \(method.name) needs a \(method.keySize)-byte key, the base64 decodes to \(raw.count) bytes")
-            }
-        } else if let password = settings.password, !password.isEmpty {
-            key = MasterKey(method: method, password: password)
-        } else {
-            throw ConfigError("no password given: pass -k PASSWORD (or --key BASE64) or set \"password\" in the config file (-c)")
+            probeTarget = ServerEndpoint(host: host, port: port)
         }
+        var metrics: ServerEndpoint?
+        if let text = settings.metrics {
+            guard let (host, portText) = ServerURI.splitHostPort(Substring(text)), let port = Int(portText),
+                (1...65_535).contains(port), !host.isEmpty
+            else {
+                throw ConfigError("\(settings.origin(.metrics)): expected ADDRESS:PORT (e.g. 127.0.0.1:9090), got \"\(text)\"")
+            }
+            metrics = ServerEndpoint(host: host, port: port)
+        }
+        let probeInterval = try integer(
+            settings.probeInterval ?? String(defaultProbeIntervalSeconds), origin: settings.origin(.probeInterval),
+            range: 1...3600, expected: "a probe interval in seconds")
 
         let timeout = try integer(
             settings.timeout ?? String(defaultTimeoutSeconds), origin: settings.origin(.timeout), range: 1...86_400,
@@ -103,15 +119,10 @@ public struct RedirConfiguration: Sendable {
             }
             fwmark = parsed
         }
-        var endpoints: [ServerEndpoint] = []
-        for host in servers {
-            guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else {
-                throw ConfigError("\(settings.origin(.server)): \"\(host)\" is not a host name or IP address")
-            }
-            endpoints.append(ServerEndpoint(host: host, port: serverPort))
-        }
         return RedirConfiguration(
-            servers: endpoints, key: key, listenAddresses: settings.localAddresses ?? [defaultListenAddress],
+            members: members, strategy: strategy, probeTarget: probeTarget, probeIntervalSeconds: probeInterval,
+            controlSocket: settings.controlSocket ?? defaultControlSocket, metrics: metrics,
+            listenAddresses: settings.localAddresses ?? [defaultListenAddress],
             localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? false,
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,

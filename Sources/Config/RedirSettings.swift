@@ -27,14 +27,30 @@ public struct RedirSettings: Sendable {
     public var udpTimeout: String?
     public var udpMaxAssociations: String?
     public var outboundFwmark: String?
+    /// `ss-redir setup` only: CIDR lists that go direct, lists that alone are proxied, the LAN interfaces.
+    public var bypassFiles: [String]?
+    public var proxyFiles: [String]?
+    public var lanInterfaces: [String]?
+    /// The pool: `servers` entries, SIP002 URIs, SIP008 files; and how members are chosen and probed.
+    public var serverSpecs: [ServerSpec]?
+    public var serverURLs: [String]?
+    public var serversFiles: [String]?
+    public var strategy: String?
+    public var probeTarget: String?
+    public var probeInterval: String?
+    public var controlSocket: String?
+    public var metrics: String?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
+        case serverSpecs = "servers", serverURLs = "server_url", serversFiles = "servers_file", strategy
+        case probeTarget = "probe_target", probeInterval = "probe_interval", controlSocket = "control_socket", metrics
         case server, serverPort = "server_port", localAddress = "local_address", localPort = "local_port"
         case password, key, method, timeout, mode
         case reusePort = "reuse_port", noDelay = "no_delay", fastOpen = "fast_open", nofile
         case tcpTproxy = "tcp_tproxy", mtu, udpTimeout = "udp_timeout"
         case udpMaxAssociations = "udp_max_associations", outboundFwmark = "outbound_fwmark"
+        case bypassFiles = "bypass_files", proxyFiles = "proxy_files", lanInterfaces = "lan_interfaces"
     }
 
     public init() {}
@@ -60,6 +76,17 @@ public struct RedirSettings: Sendable {
         merged.udpTimeout = other.udpTimeout ?? udpTimeout
         merged.udpMaxAssociations = other.udpMaxAssociations ?? udpMaxAssociations
         merged.outboundFwmark = other.outboundFwmark ?? outboundFwmark
+        merged.bypassFiles = other.bypassFiles ?? bypassFiles
+        merged.proxyFiles = other.proxyFiles ?? proxyFiles
+        merged.lanInterfaces = other.lanInterfaces ?? lanInterfaces
+        merged.serverSpecs = other.serverSpecs ?? serverSpecs
+        merged.serverURLs = other.serverURLs ?? serverURLs
+        merged.serversFiles = other.serversFiles ?? serversFiles
+        merged.strategy = other.strategy ?? strategy
+        merged.probeTarget = other.probeTarget ?? probeTarget
+        merged.probeInterval = other.probeInterval ?? probeInterval
+        merged.controlSocket = other.controlSocket ?? controlSocket
+        merged.metrics = other.metrics ?? metrics
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

@@ -2,7 +2,12 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import ServerPool
 import ServiceLifecycle
+import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `ss-redir`'s main service: the TCP redirect front on an event loop per core. On graceful shutdown
 /// (SIGTERM/SIGINT through the ServiceGroup) it stops accepting, lets open relays finish for a short grace
@@ -12,6 +17,8 @@ public struct RedirService: Service {
     public let logger: Logger
     /// How long open relays may run after shutdown starts.
     public var shutdownGrace: TimeAmount = .seconds(3)
+    /// Re-reads the configuration (file and flags) on SIGHUP; the new pool is applied, the rest needs a restart.
+    public var reload: (@Sendable () throws -> RedirConfiguration)?
 
     public init(configuration: RedirConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -22,12 +29,13 @@ public struct RedirService: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let registry = ConnectionRegistry()
         let mark = OutboundMark.usable(configuration.outboundFwmark, logger: logger)
+        let pool = ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger)
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
         do {
             if configuration.relaysTCP {
                 let front = TCPRedirectFront(
-                    configuration: configuration, group: group, registry: registry, logger: logger, mark: mark)
+                    configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
                 do {
                     listeners = try await front.bind()
                 } catch {
@@ -38,14 +46,30 @@ public struct RedirService: Service {
             }
             if configuration.relaysUDP {
                 udpFront = try await UDPTransparentFront.start(
-                    configuration: configuration, group: group, mark: mark, logger: logger)
+                    configuration: configuration, pool: pool, group: group, mark: mark, logger: logger)
             }
         } catch {
             for listener in listeners { try? await listener.close() }
             try? await group.shutdownGracefully()
             throw error
         }
-        let servers = configuration.servers.map(\.description).joined(separator: ", ")
+        let prober = PoolProber(
+            pool: pool, target: configuration.probeTarget,
+            interval: .seconds(Int64(configuration.probeIntervalSeconds)), eventLoop: group.next(), mark: mark,
+            logger: logger)
+        prober.start()
+        let startedAt = NIODeadline.now()
+        let strategy = configuration.strategy.rawValue
+        let control = await ControlServer.start(path: configuration.controlSocket, group: group, logger: logger) {
+            let members = pool.statuses()
+            return StatusReport(
+                version: SSRedirVersion.current, pid: Int(getpid()),
+                uptimeSeconds: Int((NIODeadline.now() - startedAt).nanoseconds / 1_000_000_000), strategy: strategy,
+                tcpConnections: registry.count, udpAssociations: members.reduce(0) { $0 + $1.counters.udpAssociations },
+                members: members
+            ).json
+        }
+        let servers = configuration.members.map { "\($0) \($0.key.method.name)" }.joined(separator: ", ")
         var fronts: [String] = []
         if !listeners.isEmpty {
             let addresses = listeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }
@@ -56,14 +80,46 @@ public struct RedirService: Service {
             fronts.append("udp tproxy on \(addresses.joined(separator: ", "))")
         }
         logger.notice(
-            "listening: \(fronts.joined(separator: "; ")) (\(configuration.key.method.name), servers: \(servers))")
+            "listening: \(fronts.joined(separator: "; ")) (\(configuration.strategy.rawValue) over: \(servers))")
 
-        try? await gracefulShutdown()
+        var metricsChannel: Channel?
+        if let endpoint = configuration.metrics {
+            do {
+                metricsChannel = try await MetricsEndpoint.start(
+                    host: endpoint.host, port: endpoint.port, group: group, logger: logger
+                ) {
+                    MetricsEndpoint.exposition(
+                        statuses: pool.statuses(), tcpConnections: registry.count,
+                        uptimeSeconds: Int((NIODeadline.now() - startedAt).nanoseconds / 1_000_000_000))
+                }
+            } catch {
+                logger.error("cannot serve metrics on \(endpoint) (--metrics): \(error); running without them")
+            }
+        }
+
+        // Runs until graceful shutdown (SIGTERM/SIGINT); SIGHUP reloads the pool meanwhile.
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reloadPool(pool)
+        }
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
         for listener in listeners { try? await listener.close() }
+        await ControlServer.stop(control, path: configuration.controlSocket)
+        try? await metricsChannel?.close()
         await udpFront?.stop()
         await registry.drain(grace: shutdownGrace)
         try? await group.shutdownGracefully()
+    }
+
+    private func reloadPool(_ pool: ServerPool) {
+        guard let reload else { return }
+        do {
+            let fresh = try reload()
+            pool.replace(members: fresh.members, strategy: fresh.strategy)
+            logger.notice(
+                "reloaded: \(fresh.members.count) server(s), strategy \(fresh.strategy.rawValue); established connections keep their server")
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error)")
+        }
     }
 }

@@ -21,6 +21,10 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private(set) var inputClosed = false
+    /// Plaintext bytes this side has read (LAN side: sent up; upstream side: received down).
+    private(set) var bytesRead: UInt64 = 0
+    /// LAN side: told the byte counts of both directions when the connection ends.
+    var onClose: ((_ up: UInt64, _ down: UInt64) -> Void)?
     /// LAN bytes that arrived while the upstream was still connecting.
     private var early: ByteBuffer?
     /// Before the upstream is connected, one read is let through so the first client bytes can travel in the
@@ -63,7 +67,21 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     private func partnerEnded() {
+        context?.flush()
         context?.close(mode: .output, promise: nil)
+    }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    /// Both directions are done: flush what is still queued for this channel, send FIN, then close it.
+    /// (A plain close would drop queued writes: the tail of a reply held back by backpressure.)
+    private func finishChannel() {
+        guard let context else { return }
+        let channel = context.channel
+        let flushed = channel.eventLoop.makePromise(of: Void.self)
+        context.flush()
+        context.close(mode: .output, promise: flushed)
+        flushed.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
     func closeChannel() {
@@ -80,8 +98,8 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     private func inputDidClose() {
         guard let partner else { return }
         if partner.inputClosed {
-            closeChannel()
-            partner.closeChannel()
+            finishChannel()
+            partner.finishChannel()
         } else if side == .upstream {
             partner.partnerEnded()
         }
@@ -100,6 +118,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        bytesRead &+= UInt64(buffer.readableBytes)
         if let partner {
             partner.partnerWrite(buffer)
         } else if early == nil {
@@ -123,6 +142,10 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let report = onClose {
+            onClose = nil
+            report(bytesRead, partner?.bytesRead ?? 0)
+        }
         partner?.closeChannel()
         context.fireChannelInactive()
     }

@@ -5,6 +5,8 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import ServerPool
+import ShadowsocksCrypto
 import ShadowsocksProtocol
 
 /// Accepts the LAN TCP connections that nftables REDIRECTs to us and relays each one through a Shadowsocks
@@ -16,6 +18,7 @@ struct TCPRedirectFront: Sendable {
     let logger: Logger
     /// SO_MARK for upstream sockets, when the process may set one.
     let mark: UInt32?
+    let pool: ServerPool
     let localAddresses = LocalAddresses()
 
     /// Binds every listen address. With `reuse_port`, one listening socket per event loop (the kernel spreads
@@ -76,21 +79,9 @@ struct TCPRedirectFront: Sendable {
             )
             return channel.close()
         }
-        let server = configuration.servers.randomElement()!
-        logger.info("tcp \(client) -> \(target) via \(server)")
         registry.track(channel)
-
         let lanSide = RelayGlueHandler(side: .lan) { lanSide in
-            self.connectUpstream(server: server, target: target, on: channel.eventLoop).assumeIsolated()
-                .whenComplete { result in
-                    switch result {
-                    case .success(let upstreamSide):
-                        lanSide.link(upstream: upstreamSide)
-                    case .failure(let error):
-                        logger.warning("tcp \(client) -> \(target): cannot reach server \(server): \(error); closing")
-                        lanSide.closeChannel()
-                    }
-                }
+            self.connect(lanSide, client: client, target: target, on: channel.eventLoop, tried: [])
         }
         do {
             try channel.pipeline.syncOperations.addHandlers([
@@ -118,10 +109,40 @@ struct TCPRedirectFront: Sendable {
         return channel.localAddress?.socksAddress == target
     }
 
+    /// Connects to a member chosen by the pool; when that fails before any byte was exchanged, the next member
+    /// is tried, so a dead server costs a client nothing but the connect attempt.
+    private func connect(
+        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
+        tried: Set<ServerMember>
+    ) {
+        guard let member = pool.choose(excluding: tried) else {
+            logger.warning("tcp \(client) -> \(target): no server could be reached (tried \(tried.count)); closing")
+            lanSide.closeChannel()
+            return
+        }
+        logger.info("tcp \(client) -> \(target) via \(member)")
+        connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let upstreamSide):
+                pool.recordSuccess(member)
+                pool.connectionOpened(member)
+                lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }
+                lanSide.link(upstream: upstreamSide)
+            case .failure(let error):
+                let reason = ConnectErrorText.describe(error)
+                pool.recordFailure(member, reason: "connect: \(reason)", connecting: true)
+                logger.warning("tcp \(client) -> \(target): cannot reach server \(member): \(reason)")
+                guard lanSide.isActive else { return }
+                connect(lanSide, client: client, target: target, on: eventLoop, tried: tried.union([member]))
+            }
+        }
+    }
+
     private func connectUpstream(
-        server: ServerEndpoint, target: SocksAddress, on eventLoop: EventLoop
+        member: ServerMember, target: SocksAddress, on eventLoop: EventLoop
     ) -> EventLoopFuture<RelayGlueHandler> {
-        let key = configuration.key
+        let server = member.endpoint
+        let key = member.key
         let logger = self.logger
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
         var bootstrap = ClientBootstrap(group: eventLoop)

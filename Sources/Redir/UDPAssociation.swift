@@ -1,3 +1,4 @@
+import Config
 import NIOCore
 import ShadowsocksProtocol
 
@@ -13,6 +14,7 @@ final class UDPAssociation {
 
     let key: Key
     let target: SocksAddress
+    let member: ServerMember
     let server: SocketAddress
     let codec: AEADPacketCodec
     var channel: Channel?
@@ -22,9 +24,13 @@ final class UDPAssociation {
     var needsFlush = false
     static let maximumBacklog = 64
 
-    init(key: Key, target: SocksAddress, server: SocketAddress, codec: AEADPacketCodec, now: NIODeadline) {
+    init(
+        key: Key, target: SocksAddress, member: ServerMember, server: SocketAddress, codec: AEADPacketCodec,
+        now: NIODeadline
+    ) {
         self.key = key
         self.target = target
+        self.member = member
         self.server = server
         self.codec = codec
         self.lastActive = now

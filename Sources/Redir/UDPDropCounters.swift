@@ -10,6 +10,7 @@ enum UDPDropReason: String, CaseIterable, Sendable {
     case unauthenticReply = "reply failed authentication (wrong password/method, or tampered)"
     case foreignReply = "reply from an address that is not the server"
     case replySocketUnavailable = "cannot bind a transparent reply socket"
+    case noUDPServer = "no pool member relays UDP (or its address cannot be resolved)"
     case associationEvicted = "association table full: the least recently used association was evicted"
 }
 

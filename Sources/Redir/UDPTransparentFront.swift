@@ -2,6 +2,7 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import ServerPool
 
 /// Wires the TPROXY receivers (one per listen address, each on a thread of its own) to the UDP relay's event loop.
 final class UDPTransparentFront: Sendable {
@@ -16,16 +17,8 @@ final class UDPTransparentFront: Sendable {
     }
 
     static func start(
-        configuration: RedirConfiguration, group: EventLoopGroup, mark: UInt32?, logger: Logger
+        configuration: RedirConfiguration, pool: ServerPool, group: EventLoopGroup, mark: UInt32?, logger: Logger
     ) async throws -> UDPTransparentFront {
-        var servers: [SocketAddress] = []
-        for server in configuration.servers {
-            do {
-                servers.append(try SocketAddress.makeAddressResolvingHost(server.host, port: server.port))
-            } catch {
-                throw ConfigError("cannot resolve server \(server) for the UDP relay: \(error); check -s")
-            }
-        }
         var receivers: [TransparentDatagramReceiver] = []
         do {
             for host in configuration.listenAddresses {
@@ -37,10 +30,9 @@ final class UDPTransparentFront: Sendable {
             throw ConfigError("udp: \(error); check -b/-l, and run as root (or with CAP_NET_ADMIN)")
         }
         let eventLoop = group.next()
-        let resolved = servers
         let relay = try await eventLoop.submit {
-            let relay = try UDPTransparentRelay(
-                configuration: configuration, servers: resolved, mark: mark, eventLoop: eventLoop, logger: logger)
+            let relay = UDPTransparentRelay(
+                configuration: configuration, pool: pool, mark: mark, eventLoop: eventLoop, logger: logger)
             relay.start()
             return NIOLoopBound(relay, eventLoop: eventLoop)
         }.get()

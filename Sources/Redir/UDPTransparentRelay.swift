@@ -2,6 +2,7 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import ServerPool
 import ShadowsocksCrypto
 import ShadowsocksProtocol
 
@@ -11,7 +12,10 @@ import ShadowsocksProtocol
 final class UDPTransparentRelay {
     let eventLoop: EventLoop
     private let configuration: RedirConfiguration
-    private let servers: [SocketAddress]
+    private let pool: ServerPool
+    /// Members' resolved addresses and packet codecs (one per key), made on first use.
+    private var serverAddresses: [ServerEndpoint: SocketAddress] = [:]
+    private var codecs: [MasterKey: AEADPacketCodec] = [:]
     private let mark: UInt32?
     private let logger: Logger
     private var associations = LRUTable<UDPAssociation.Key, UDPAssociation>()
@@ -19,16 +23,12 @@ final class UDPTransparentRelay {
     private let localAddresses = LocalAddresses()
     private(set) var drops = UDPDropCounters()
     private var sweepTask: RepeatedTask?
-    /// One codec for every association: they all run on this loop, and it holds only reusable contexts.
-    private let codec: AEADPacketCodec
 
     init(
-        configuration: RedirConfiguration, servers: [SocketAddress], mark: UInt32?, eventLoop: EventLoop,
-        logger: Logger
-    ) throws {
-        self.codec = try AEADPacketCodec(key: configuration.key)
+        configuration: RedirConfiguration, pool: ServerPool, mark: UInt32?, eventLoop: EventLoop, logger: Logger
+    ) {
         self.configuration = configuration
-        self.servers = servers
+        self.pool = pool
         self.mark = mark
         self.eventLoop = eventLoop
         self.logger = logger
@@ -54,7 +54,7 @@ final class UDPTransparentRelay {
 
     func stop() {
         sweepTask?.cancel()
-        for association in associations.removeAll() { association.close() }
+        for association in associations.removeAll() { close(association) }
         replySockets.closeAll()
         if !drops.summary.isEmpty { logger.info("udp: drop counts: \(drops.summary)") }
     }
@@ -83,7 +83,9 @@ final class UDPTransparentRelay {
             return nil
         }
         let key = UDPAssociation.Key(source: datagram.source.normalized, destination: destination)
-        let association = associations.touch(key) ?? makeAssociation(key: key, target: target, now: now)
+        guard let association = associations.touch(key) ?? makeAssociation(key: key, target: target, now: now) else {
+            return nil
+        }
         association.lastActive = now
         var packet = ByteBuffer()
         do {
@@ -107,17 +109,31 @@ final class UDPTransparentRelay {
 
     private func makeAssociation(
         key: UDPAssociation.Key, target: SocksAddress, now: NIODeadline
-    ) -> UDPAssociation {
+    ) -> UDPAssociation? {
         if associations.count >= configuration.udpMaxAssociations, let oldest = associations.oldest {
             associations.remove(oldest.key)
-            oldest.value.close()
+            close(oldest.value)
             drops.count(
                 .associationEvicted, logger: logger, detail: "limit \(configuration.udpMaxAssociations)")
         }
-        let server = servers.randomElement()!
-        let association = UDPAssociation(key: key, target: target, server: server, codec: codec, now: now)
+        guard let member = pool.choose(forUDP: true) else {
+            drops.count(.noUDPServer, logger: logger)
+            return nil
+        }
+        let server: SocketAddress
+        let codec: AEADPacketCodec
+        do {
+            server = try address(of: member)
+            codec = try self.codec(for: member.key)
+        } catch {
+            drops.count(.noUDPServer, logger: logger, detail: "\(member): \(error)")
+            return nil
+        }
+        let association = UDPAssociation(
+            key: key, target: target, member: member, server: server, codec: codec, now: now)
+        pool.udpAssociationsChanged(member, by: 1)
         associations.set(association, for: key)
-        logger.info("udp \(key.source.socksAddress.map { "\($0)" } ?? "?") -> \(target) via \(server.socksAddress.map { "\($0)" } ?? "?")")
+        logger.info("udp \(key.source.socksAddress.map { "\($0)" } ?? "?") -> \(target) via \(member)")
 
         // NIO's datagram default reads 2048 bytes: a larger reply would be cut short.
         var bootstrap = DatagramBootstrap(group: eventLoop)
@@ -147,7 +163,7 @@ final class UDPTransparentRelay {
             case .failure(let error):
                 logger.warning("udp: cannot open an upstream socket for \(target): \(error)")
                 associations.remove(key)
-                association.close()
+                close(association)
             }
         }
         return association
@@ -175,11 +191,30 @@ final class UDPTransparentRelay {
         }
     }
 
+    private func close(_ association: UDPAssociation) {
+        association.close()
+        pool.udpAssociationsChanged(association.member, by: -1)
+    }
+
+    private func address(of member: ServerMember) throws -> SocketAddress {
+        if let known = serverAddresses[member.endpoint] { return known }
+        let resolved = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
+        serverAddresses[member.endpoint] = resolved
+        return resolved
+    }
+
+    private func codec(for key: MasterKey) throws -> AEADPacketCodec {
+        if let codec = codecs[key] { return codec }
+        let codec = try AEADPacketCodec(key: key)
+        codecs[key] = codec
+        return codec
+    }
+
     private func sweep(now: NIODeadline) {
         let cutoff = now - .seconds(Int64(configuration.udpTimeoutSeconds))
         while let oldest = associations.oldest, oldest.value.lastActive < cutoff {
             associations.remove(oldest.key)
-            oldest.value.close()
+            close(oldest.value)
             logger.info(
                 "udp \(oldest.key.source.socksAddress.map { "\($0)" } ?? "?") -> \(oldest.value.target): idle for \(configuration.udpTimeoutSeconds)s, closed")
         }

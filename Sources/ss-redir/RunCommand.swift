@@ -21,6 +21,25 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("s"), .customLong("server")], help: "Server host or IP; repeat for several.")
     var servers: [String] = []
 
+    @Option(name: .customLong("server-url"), help: "A pool member as a SIP002 ss:// URI; repeatable.")
+    var serverURLs: [String] = []
+
+    @Option(name: .customLong("servers-file"), help: "A SIP008 JSON file of pool members; repeatable.")
+    var serversFiles: [String] = []
+
+    @Option(
+        name: .customLong("strategy"),
+        help: "Pool selection: random (weighted, default), failover, round-robin, least-latency.")
+    var strategy: String?
+
+    @Option(
+        name: .customLong("probe-target"),
+        help: "host:port that health probes reach through each server (default: probes only connect).")
+    var probeTarget: String?
+
+    @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each server (default 15).")
+    var probeInterval: String?
+
     @Option(name: [.customShort("p"), .customLong("server-port")], help: "Server port.")
     var serverPort: String?
 
@@ -83,6 +102,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fast-open"), help: "TCP Fast Open towards the server.")
     var fastOpen = false
 
+    @Option(name: .customLong("control"), help: "Control socket for `ss-redir status` (default /run/ss-redir.sock).")
+    var controlSocket: String?
+
+    @Option(name: .customLong("metrics"), help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).")
+    var metrics: String?
+
     @Flag(name: .customShort("v"), help: "Verbose: log every connection.")
     var verbose = false
 
@@ -102,7 +127,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let limit = configuration.nofile { raiseFileLimit(to: limit, logger: logger) }
 
-        let service = RedirService(configuration: configuration, logger: logger)
+        var service = RedirService(configuration: configuration, logger: logger)
+        let reloadCommand = self
+        service.reload = { try reloadCommand.resolveConfiguration(logger: logger) }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -133,6 +160,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         set(\.servers, servers.isEmpty ? nil : servers, .server, "-s")
         set(\.serverPort, serverPort, .serverPort, "-p")
+        set(\.serverURLs, serverURLs.isEmpty ? nil : serverURLs, .serverURLs, "--server-url")
+        set(\.serversFiles, serversFiles.isEmpty ? nil : serversFiles, .serversFiles, "--servers-file")
+        set(\.strategy, strategy, .strategy, "--strategy")
+        set(\.probeTarget, probeTarget, .probeTarget, "--probe-target")
+        set(\.probeInterval, probeInterval, .probeInterval, "--probe-interval")
+        set(\.controlSocket, controlSocket, .controlSocket, "--control")
+        set(\.metrics, metrics, .metrics, "--metrics")
         set(\.localPort, localPort, .localPort, "-l")
         set(\.localAddresses, localAddress.map { [$0] }, .localAddress, "-b")
         set(\.password, password, .password, "-k")

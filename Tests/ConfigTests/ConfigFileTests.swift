@@ -27,7 +27,7 @@ import Testing
         #expect(configuration.servers.map(\.description) == ["203.0.113.7:8388", "[2001:db8::7]:8388"])
         #expect(configuration.listenAddresses == ["::"])
         #expect(configuration.localPort == 1080)
-        #expect(configuration.key.method == .aes256GCM)
+        #expect(configuration.members[0].key.method == .aes256GCM)
         #expect(configuration.timeoutSeconds == 300)
         #expect(configuration.reusePort)
         #expect(!configuration.fastOpen)
@@ -45,7 +45,7 @@ import Testing
         let configuration = try RedirConfiguration.resolve(file)
         #expect(configuration.servers == [ServerEndpoint(host: "a.example", port: 8388)])
         #expect(configuration.timeoutSeconds == 60)
-        #expect(configuration.key.method == .chacha20IETFPoly1305)
+        #expect(configuration.members[0].key.method == .chacha20IETFPoly1305)
         #expect(configuration.listenAddresses == ["127.0.0.1"])
     }
 
@@ -101,7 +101,7 @@ import Testing
         settings.localPort = "2"
         settings.method = "aes-128-gcm"
         settings.key = "AAECAwQFBgcICQoLDA0ODw=="  // 16 bytes
-        #expect(try RedirConfiguration.resolve(settings).key.bytes == Array(0..<16))
+        #expect(try RedirConfiguration.resolve(settings).members[0].key.bytes == Array(0..<16))
         settings.method = "aes-256-gcm"
         #expect(throws: ConfigError.self) { try RedirConfiguration.resolve(settings) }
     }

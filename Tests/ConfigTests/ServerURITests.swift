@@ -1,3 +1,4 @@
+import ShadowsocksCrypto
 import Testing
 
 @testable import Config
@@ -83,6 +84,55 @@ import Testing
         #expect(throws: ConfigError.self) { try SIP008Document.parse("{\"version\": 2, \"servers\": []}", path: "s.json") }
         #expect(throws: ConfigError.self) {
             try SIP008Document.parse("{\"servers\": [{\"server\": \"a\", \"plugin\": \"v2ray-plugin\"}]}", path: "s.json")
+        }
+    }
+}
+
+@Suite struct PoolConfigTests {
+    @Test func membersFromEverySourceInheritTopLevelValues() throws {
+        let text = """
+            {
+              "server": "203.0.113.1", "server_port": 8388, "password": "top", "method": "aes-128-gcm",
+              "local_port": 1080,
+              "servers": [
+                {"server": "203.0.113.2", "name": "second", "weight": 3},
+                {"server": "203.0.113.3", "server_port": 9000, "password": "own", "method": "aes-256-gcm", "udp": false}
+              ],
+              "server_url": "ss://YWVzLTEyOC1nY206dGVzdA@203.0.113.4:8888#fourth",
+              "strategy": "least-latency",
+              "probe_target": "www.example.com:80",
+              "probe_interval": 5
+            }
+            """
+        let configuration = try RedirConfiguration.resolve(ConfigFile.parse(text, path: "pool.json").settings)
+        let members = configuration.members
+        #expect(members.map(\.endpoint.description) == ["203.0.113.1:8388", "203.0.113.2:8388", "203.0.113.3:9000", "203.0.113.4:8888"])
+        #expect(members[1].name == "second" && members[1].weight == 3)
+        #expect(members[1].key == MasterKey(method: .aes128GCM, password: "top"))
+        #expect(members[2].key == MasterKey(method: .aes256GCM, password: "own") && !members[2].udp)
+        #expect(members[3].key == MasterKey(method: .aes128GCM, password: "test") && members[3].name == "fourth")
+        #expect(configuration.strategy == .leastLatency)
+        #expect(configuration.probeTarget == ServerEndpoint(host: "www.example.com", port: 80))
+        #expect(configuration.probeIntervalSeconds == 5)
+    }
+
+    @Test func badEntryNamesItsLine() {
+        let text = "{\"local_port\": 1, \"password\": \"p\",\n \"servers\": [\n {\"server\": \"a\", \"server_port\": \"x\"}]}"
+        do {
+            _ = try RedirConfiguration.resolve(ConfigFile.parse(text, path: "pool.json").settings)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "pool.json:3: servers[0]: expected a port number (1-65535), got \"x\"")
+        }
+    }
+
+    @Test func unknownStrategyListsTheKnownOnes() {
+        let text = #"{"server": "a", "server_port": 1, "local_port": 2, "password": "p", "strategy": "fastest"}"#
+        do {
+            _ = try RedirConfiguration.resolve(ConfigFile.parse(text, path: "c.json").settings)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.contains("failover, round-robin, least-latency, random"))
         }
     }
 }

@@ -36,14 +36,14 @@ extension Testbed {
         return target
     }
 
-    func startSSServer(method: String, password: String) throws -> BackgroundProcess {
+    func startSSServer(method: String, password: String, port: Int = ProxyChain.serverPort) throws -> BackgroundProcess {
         let server = try start(
-            .wan, name: "ss-server",
+            .wan, name: "ss-server-\(port)",
             [
-                "ss-server", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", method,
+                "ss-server", "-s", Testbed.wanIPv4, "-p", "\(port)", "-k", password, "-m", method,
                 "-u", "-v",
             ])
-        try waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+        try waitUntilListening(.wan, port: port, for: server)
         return server
     }
 

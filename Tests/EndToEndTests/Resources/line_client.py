@@ -3,11 +3,13 @@
   concurrent HOST PORT COUNT SIZE  open COUNT connections at once, then send each a distinct request
                                    and check each distinct reply
   halfclose HOST PORT SIZE DELAY_MS  send one request, shutdown(SHUT_WR), read the reply to EOF
+  slow HOST PORT SIZE SECONDS      one request, the reply read slowly over about SECONDS
 """
 
 import asyncio
 import socket
 import sys
+import time
 
 import blob
 
@@ -67,12 +69,32 @@ def halfclose(host, port, size, delay_ms):
     return ok
 
 
+def slow(host, port, size, seconds):
+    """Reads the reply at about SIZE/SECONDS bytes a second: a connection that stays open for a while."""
+    step = max(1, size * 0.05 // seconds)  # bytes per 50 ms
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.sendall(f"{size} slow 0\n".encode())
+        received = bytearray()
+        while len(received) < size:
+            chunk = sock.recv(int(min(step, size - len(received))))
+            if not chunk:
+                break
+            received += chunk
+            time.sleep(0.05)
+    ok = received == blob.blob("slow", size)
+    print(f"received {len(received)} of {size} bytes, {'exact' if ok else 'NOT exact'}")
+    return ok
+
+
 def main(argv):
     mode, host, port = argv[1], argv[2], int(argv[3])
     if mode == "concurrent":
         return asyncio.run(concurrent(host, port, int(argv[4]), int(argv[5])))
     if mode == "halfclose":
         return halfclose(host, port, int(argv[4]), int(argv[5]))
+    if mode == "slow":
+        return slow(host, port, int(argv[4]), float(argv[5]))
     raise SystemExit(f"unknown mode {mode}")
 
 

@@ -77,6 +77,9 @@ async def serve_line(reader, writer):
         for chunk in blob.chunks(tag, int(size)):
             writer.write(chunk)
             await writer.drain()
+        # ss-libev's ss-server drops what it still buffers for its client when the target closes (it frees the
+        # connection on EOF without flushing); give it time to pass the tail on before closing.
+        await asyncio.sleep(0.3)
     except (ConnectionError, ValueError) as error:
         print(f"line: {error!r}", file=sys.stderr)
     finally:

@@ -1,0 +1,147 @@
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import ServerPool
+import ShadowsocksProtocol
+
+/// Health probes for every pool member, on jittered intervals: a TCP connect, then (with a probe target) a real
+/// Shadowsocks request through the member to that target, which must answer with authentic bytes. The time
+/// to the first answer byte is the member's latency sample.
+final class PoolProber: Sendable {
+    static let timeout: TimeAmount = .seconds(5)
+
+    private let pool: ServerPool
+    private let target: SocksAddress?
+    private let targetHost: String
+    private let interval: TimeAmount
+    private let eventLoop: EventLoop
+    private let mark: UInt32?
+    private let logger: Logger
+
+    init(
+        pool: ServerPool, target: ServerEndpoint?, interval: TimeAmount, eventLoop: EventLoop, mark: UInt32?,
+        logger: Logger
+    ) {
+        self.pool = pool
+        self.target = target.map { SocksAddress(host: $0.host, port: $0.port) }
+        self.targetHost = target?.host ?? ""
+        self.interval = interval
+        self.eventLoop = eventLoop
+        self.mark = mark
+        self.logger = logger
+    }
+
+    /// Starts the probe cycle; it reschedules itself until the event loop shuts down.
+    func start() {
+        scheduleRound(after: .milliseconds(Int64.random(in: 100...500)))
+    }
+
+    private func scheduleRound(after delay: TimeAmount) {
+        eventLoop.scheduleTask(in: delay) { [self] in
+            for member in pool.members { probe(member) }
+            // ±20% jitter so members (and routers) do not probe in lockstep.
+            let jitter = Double.random(in: 0.8...1.2)
+            scheduleRound(after: .nanoseconds(Int64(Double(interval.nanoseconds) * jitter)))
+        }
+    }
+
+    private func probe(_ member: ServerMember) {
+        let started = NIODeadline.now()
+        let answered = eventLoop.makePromise(of: Void.self)
+        let target = self.target
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(Self.timeout)
+            .channelInitializer { channel in
+                do {
+                    if let target {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            ShadowsocksClientCodec(key: member.key, target: target, logger: Logger(label: "probe")),
+                            ProbeAnswerHandler(answered: answered),
+                        ])
+                    }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        if let mark {
+            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
+        }
+        let request = "HEAD / HTTP/1.1\r\nHost: \(targetHost)\r\nConnection: close\r\n\r\n"
+        bootstrap.connect(host: member.endpoint.host, port: member.endpoint.port).whenComplete { [self] result in
+            switch result {
+            case .failure(let error):
+                answered.fail(error)
+            case .success(let channel):
+                guard target != nil else {
+                    answered.succeed()
+                    channel.close(promise: nil)
+                    return
+                }
+                channel.writeAndFlush(ByteBuffer(string: request), promise: nil)
+                let timeout = eventLoop.scheduleTask(in: Self.timeout) {
+                    answered.fail(ProbeFailure.noAnswer)
+                }
+                answered.futureResult.whenComplete { _ in
+                    timeout.cancel()
+                    channel.close(promise: nil)
+                }
+            }
+        }
+        answered.futureResult.whenComplete { [pool, logger] result in
+            switch result {
+            case .success:
+                pool.recordSuccess(member, latency: .now() - started)
+            case .failure(let error):
+                let reason = ConnectErrorText.describe(error)
+                logger.debug("probe \(member): \(reason)")
+                pool.recordFailure(member, reason: "probe: \(reason)")
+            }
+        }
+    }
+}
+
+enum ProbeFailure: Error, CustomStringConvertible {
+    case noAnswer, closedWithoutAnswer
+    var description: String {
+        switch self {
+        case .noAnswer: "no answer through the server within \(PoolProber.timeout)"
+        case .closedWithoutAnswer: "the server closed without an authentic answer"
+        }
+    }
+}
+
+/// Succeeds the probe at the first authentic plaintext byte; fails it if the connection ends first.
+final class ProbeAnswerHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let answered: EventLoopPromise<Void>
+
+    init(answered: EventLoopPromise<Void>) {
+        self.answered = answered
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if unwrapInboundIn(data).readableBytes > 0 { answered.succeed() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        answered.fail(ProbeFailure.closedWithoutAnswer)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        answered.fail(error)
+        context.close(promise: nil)
+    }
+}
+
+extension SocksAddress {
+    /// An IP literal becomes an address, anything else a domain name for the server to resolve.
+    init(host: String, port: Int) {
+        if let address = try? SocketAddress(ipAddress: host, port: port), let socks = address.socksAddress {
+            self = socks
+        } else {
+            self = .domain(host, port: UInt16(port))
+        }
+    }
+}

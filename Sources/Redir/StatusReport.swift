@@ -1,0 +1,58 @@
+import Config
+import ServerPool
+
+/// What `ss-redir status` shows, rendered as JSON by the daemon (no Foundation: a small writer).
+struct StatusReport {
+    var version: String
+    var pid: Int
+    var uptimeSeconds: Int
+    var strategy: String
+    var tcpConnections: Int
+    var udpAssociations: Int
+    var members: [ServerPool.MemberStatus]
+
+    var json: String {
+        var out = "{"
+        out += "\"version\":\(quoted(version)),\"pid\":\(pid),\"uptime_seconds\":\(uptimeSeconds),\"strategy\":\(quoted(strategy)),"
+        out += "\"tcp_connections\":\(tcpConnections),\"udp_associations\":\(udpAssociations),\"members\":["
+        out += members.map { status in
+            let health = status.health
+            let counters = status.counters
+            var fields = [
+                "\"name\":\(quoted(status.member.name))",
+                "\"address\":\(quoted(status.member.endpoint.description))",
+                "\"method\":\(quoted(status.member.key.method.name))",
+                "\"state\":\(quoted(health.up ? "up" : "down"))",
+                "\"latency_ms\":\(health.latencyMilliseconds.map { String(Int($0.rounded())) } ?? "null")",
+                "\"active_connections\":\(counters.activeConnections)",
+                "\"total_connections\":\(counters.totalConnections)",
+                "\"connect_failures\":\(counters.connectFailures)",
+                "\"bytes_up\":\(counters.bytesUp)",
+                "\"bytes_down\":\(counters.bytesDown)",
+                "\"udp_associations\":\(counters.udpAssociations)",
+            ]
+            fields.append("\"last_error\":\(health.lastError.map(quoted) ?? "null")")
+            return "{" + fields.joined(separator: ",") + "}"
+        }.joined(separator: ",")
+        out += "]}\n"
+        return out
+    }
+
+    private func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

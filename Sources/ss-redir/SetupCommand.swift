@@ -1,0 +1,155 @@
+import ArgumentParser
+import Config
+import Netfilter
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ss-redir setup`: the gateway's nftables table and TPROXY policy routing, installed atomically over netlink.
+struct SetupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "setup",
+        abstract: "Install the gateway's nftables rules and policy routing (one atomic netlink batch).",
+        discussion: """
+            Creates or replaces the table `inet ss_redir` (--table) with bypass sets (reserved ranges, the servers' \
+            addresses, --bypass-file lists), LAN capture chains (TCP redirect, or tproxy with -T; UDP tproxy with \
+            -u/-U), and with --proxy-router the gateway's own traffic. TPROXY modes also get `ip rule fwmark 0x1 \
+            lookup 100` and `local default dev lo table 100` (IPv4 and IPv6). Running it again replaces the table \
+            with the same result; a table it did not make is never touched. --dry-run prints the nft script instead.
+            Example: ss-redir setup -c /etc/ss-redir/config.json --lan-if br-lan -u --proxy-router
+            """
+    )
+
+    @OptionGroup var options: FirewallOptions
+
+    func run() throws {
+        let configuration: FirewallConfiguration
+        do {
+            var settings = RedirSettings()
+            var directory: String?
+            if let path = options.configFile {
+                let loaded = try ConfigFile.load(path: path)
+                for unknown in loaded.unknownKeys { Console.warn("\(unknown): unknown config key, ignored") }
+                settings = loaded.settings
+                directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            }
+            configuration = try FirewallConfiguration.resolve(
+                settings.overridden(by: options.flagSettings()), configDirectory: directory)
+        } catch {
+            Console.error(error.message)
+            throw ExitCode(2)
+        }
+        do {
+            try install(configuration)
+        } catch let error as NetfilterError {
+            Console.error(error.message)
+            throw ExitCode(error.kind == .invalidInput ? 2 : 1)
+        }
+    }
+
+    private func install(_ configuration: FirewallConfiguration) throws {
+        let started = ContinuousClock.now
+        var gateway = GatewayOptions(
+            localPort: UInt16(configuration.localPort), tproxyMark: FirewallMarks.tproxyMark,
+            relayMark: configuration.outboundFwmark, routeTable: FirewallMarks.tproxyRouteTable)
+        gateway.tableName = options.table
+        gateway.tcp = !configuration.relaysTCP ? .none : (configuration.tcpTproxy ? .tproxy : .redirect)
+        gateway.udp = configuration.relaysUDP
+        gateway.lanInterfaces = configuration.lanInterfaces
+        gateway.proxyRouter = options.proxyRouter
+        gateway.dnsHijackPort = options.dnsHijackPort
+        gateway.failClosed = options.failMode == .failClosed
+
+        var bypass = ReservedRanges.ranges
+        var sources = ["\(ReservedRanges.origin)"]
+        for host in configuration.servers {
+            let addresses = try HostAddresses.lookup(host)
+            bypass += addresses.map { IPRange(single: $0) }
+            sources.append("server \(host): \(addresses.map(\.description).joined(separator: ", "))")
+        }
+        for path in configuration.bypassFiles {
+            let ranges = try CIDRList.load(path: path)
+            bypass += ranges
+            sources.append("\(path): \(ranges.count) entries")
+        }
+        gateway.bypass = bypass
+        for path in configuration.proxyFiles {
+            let ranges = try CIDRList.load(path: path)
+            if ranges.isEmpty { Console.warn("\(path): no addresses; it proxies nothing") }
+            gateway.proxyOnly += ranges
+        }
+        if !configuration.proxyFiles.isEmpty && gateway.proxyOnly.isEmpty {
+            throw NetfilterError(.invalidInput, "--proxy-file lists hold no address: nothing would be proxied")
+        }
+        warnAboutListener(configuration)
+
+        // A dry run needs no privileges; everything else does (the kernel answers EPERM without CAP_NET_ADMIN).
+        let firewall = options.dryRun ? nil : try GatewayFirewall()
+        if gateway.lanInterfaces.isEmpty {
+            do {
+                gateway.wanInterfaces = try firewall?.wanInterfaces() ?? PolicyRouting().defaultRouteInterfaces()
+            } catch {
+                Console.warn("cannot list the default routes (\(error)); capturing on every interface but lo")
+            }
+            if gateway.wanInterfaces.isEmpty {
+                Console.warn("no --lan-if and no default route: capturing on every interface but lo")
+            }
+        }
+
+        let table = GatewayRuleset.build(gateway)
+        guard let firewall else {
+            print(NftTextRenderer.render(table, header: Self.header(gateway, sources: sources)), terminator: "")
+            return
+        }
+        let report = try firewall.install(table, route: gateway.policyRoute)
+        let elapsed = started.duration(to: .now)
+        let sets = table.sets.map { "\($0.name) \($0.ranges.count)" }.joined(separator: ", ")
+        print(
+            "\(report.replacedExisting ? "replaced" : "created") table inet \(table.name): \(table.chains.count) chains, "
+                + "\(table.ruleCount) rules, sets (ranges) \(sets); one batch of \(report.batchMessages) messages, "
+                + "\(report.batchBytes) bytes; \(Console.milliseconds(elapsed)) ms")
+        if let route = gateway.policyRoute {
+            for outcome in report.routing {
+                let family = outcome.family == .ipv4 ? "IPv4" : "IPv6"
+                if let skipped = outcome.skipped {
+                    Console.warn(skipped)
+                } else {
+                    let rule = outcome.addedRule ? "rule added" : "rule already in place"
+                    let local = outcome.addedRoute ? "route added" : "route already in place"
+                    print("policy routing \(family): \(route) (\(rule), \(local))")
+                }
+            }
+        }
+        if let stale = report.removedStaleRouting { print("removed policy routing no longer needed: \(stale)") }
+    }
+
+    /// `redirect` rewrites to the incoming interface's address and tproxy looks up a socket on it: a
+    /// loopback-only listener sees no LAN traffic.
+    private func warnAboutListener(_ configuration: FirewallConfiguration) {
+        let loopback = configuration.listenAddresses.allSatisfy {
+            $0 == "127.0.0.1" || $0 == "::1" || $0 == "localhost"
+        }
+        if loopback {
+            Console.warn(
+                "ss-redir listens on \(configuration.listenAddresses.joined(separator: ", ")) only: LAN traffic cannot reach it; run it with -b :: (or the LAN address)"
+            )
+        }
+    }
+
+    static func header(_ gateway: GatewayOptions, sources: [String]) -> [String] {
+        var lines = [
+            "ss-redir setup --dry-run: the table setup would install (one netlink batch; `nft -f` loads the same).",
+            "Bypass sources: \(sources.joined(separator: "; ")).",
+        ]
+        if let route = gateway.policyRoute {
+            lines += [
+                "Policy routing, added through rtnetlink with the table (not part of this script):",
+                "  ip rule add fwmark 0x\(String(route.mark, radix: 16)) lookup \(route.table) pref \(route.priority) proto \(PolicyRoute.protocolTag)",
+                "  ip route add local default dev lo table \(route.table) proto \(PolicyRoute.protocolTag)",
+                "  (and the same with ip -6)",
+            ]
+        }
+        return lines
+    }
+}
