@@ -153,6 +153,66 @@ extension EndToEnd {
             }
         }
 
+        /// Two members, each behind a forwarder whose added latency the test sets (tc netem stands in poorly:
+        /// this kernel has no sch_netem). least-latency must leave the slow one, and come back when it is fast.
+        @Test("least-latency moves traffic away from a slowed member and back")
+        func leastLatency() throws {
+            try Testbed.with { bed in
+                let password = UUID().uuidString
+                _ = try bed.startTarget()
+                _ = try bed.startSSServer(method: "aes-256-gcm", password: password, port: 8388)
+                _ = try bed.startSSServer(method: "aes-256-gcm", password: password, port: 8389)
+                let script = Testbed.resources.appendingPathComponent("delay_forwarder.py").path
+                let delays = [bed.path("delay-a"), bed.path("delay-b")]
+                try Data("0".utf8).write(to: URL(fileURLWithPath: delays[0]))
+                try Data("200".utf8).write(to: URL(fileURLWithPath: delays[1]))
+                for (index, (listen, target)) in [(9388, 8388), (9389, 8389)].enumerated() {
+                    let forwarder = try bed.start(
+                        .wan, name: "delay-\(listen)",
+                        ["python3", "-B", script, Testbed.wanIPv4, "\(listen)", Testbed.wanIPv4, "\(target)", delays[index]])
+                    try bed.waitUntilListening(.wan, port: listen, for: forwarder)
+                }
+                let config = try writeConfig(bed, password: password, strategy: "least-latency", ports: [9389, 9388])
+                let redir = try bed.startSSRedir(["-c", config, "-v"])
+                let control = ["--control", bed.path("control.sock")]
+
+                func preferred(timeout: Duration) throws -> String? {
+                    // Wait until probes measured both, then see where a new connection goes.
+                    let deadline = ContinuousClock.now + timeout
+                    var last: String?
+                    while ContinuousClock.now < deadline {
+                        let before = redir.log.split(separator: "\n").count
+                        let transfer = try bed.download(size: 1 << 10, tag: "ll", maxTime: 10)
+                        #expect(transfer.curl.succeeded)
+                        let lines = redir.log.split(separator: "\n").dropFirst(before)
+                        last = lines.first { $0.contains("-> \(Testbed.wanIPv4):\(ProxyChain.httpPort) via") }
+                            .flatMap { $0.split(separator: " ").last.map(String.init) }
+                        if last == "\(Testbed.wanIPv4):9388" { return last }
+                        Thread.sleep(forTimeInterval: 0.5)
+                    }
+                    return last
+                }
+                // 9389 is listed first but slow: traffic goes to 9388.
+                #expect(try preferred(timeout: .seconds(15)) == "\(Testbed.wanIPv4):9388", "\(redir.logTail(lines: 30))")
+
+                // Now 9388 becomes slow and 9389 fast: traffic moves back to 9389.
+                try Data("400".utf8).write(to: URL(fileURLWithPath: delays[0]))
+                try Data("0".utf8).write(to: URL(fileURLWithPath: delays[1]))
+                let deadline = ContinuousClock.now + .seconds(20)
+                var moved = false
+                while !moved && ContinuousClock.now < deadline {
+                    let before = redir.log.split(separator: "\n").count
+                    _ = try bed.download(size: 1 << 10, tag: "ll2", maxTime: 10)
+                    moved = redir.log.split(separator: "\n").dropFirst(before).contains {
+                        $0.contains("via \(Testbed.wanIPv4):9389")
+                    }
+                    if !moved { Thread.sleep(forTimeInterval: 0.5) }
+                }
+                let status = try Command.run([Testbed.ssRedirBinary, "status"] + control)
+                #expect(moved, "\(status.stdout)\n\(redir.logTail(lines: 30))")
+            }
+        }
+
         func waitForLog(_ process: BackgroundProcess, _ text: String) throws {
             let deadline = ContinuousClock.now + .seconds(10)
             while !process.log.contains(text) && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
