@@ -92,6 +92,7 @@ public enum ConfigFile {
             case .probeInterval: settings.probeInterval = try string("a number of seconds")
             case .controlSocket: settings.controlSocket = try string("a socket path")
             case .metrics: settings.metrics = try string("ADDRESS:PORT")
+            case .probeUDPTarget: settings.probeUDPTarget = try string("host:port")
             case .bypassFiles: settings.bypassFiles = try stringList(node, origin: origin)
             case .proxyFiles: settings.proxyFiles = try stringList(node, origin: origin)
             case .lanInterfaces: settings.lanInterfaces = try stringList(node, origin: origin)

@@ -21,6 +21,8 @@ public struct RedirConfiguration: Sendable {
     /// Where health probes ask each member to connect ("host:port"); nil: probes only test the TCP connect.
     public var probeTarget: ServerEndpoint?
     public var probeIntervalSeconds: Int
+    /// Where UDP probes send a DNS query through each UDP member ("host:port" of a resolver); nil: no UDP probes.
+    public var probeUDPTarget: ServerEndpoint?
     /// The local control socket `ss-redir status` reads.
     public var controlSocket: String
     /// `--metrics ADDR:PORT`: where the Prometheus endpoint listens; nil: off.
@@ -69,24 +71,10 @@ public struct RedirConfiguration: Sendable {
             throw ConfigError(
                 "\(settings.origin(.strategy)): unknown strategy \"\(strategyName)\"; expected one of \(SelectionStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var probeTarget: ServerEndpoint?
-        if let text = settings.probeTarget {
-            guard let (host, portText) = ServerURI.splitHostPort(Substring(text)), let port = Int(portText),
-                (1...65_535).contains(port), !host.isEmpty
-            else {
-                throw ConfigError("\(settings.origin(.probeTarget)): expected host:port (e.g. www.gstatic.com:80), got \"\(text)\"")
-            }
-            probeTarget = ServerEndpoint(host: host, port: port)
-        }
-        var metrics: ServerEndpoint?
-        if let text = settings.metrics {
-            guard let (host, portText) = ServerURI.splitHostPort(Substring(text)), let port = Int(portText),
-                (1...65_535).contains(port), !host.isEmpty
-            else {
-                throw ConfigError("\(settings.origin(.metrics)): expected ADDRESS:PORT (e.g. 127.0.0.1:9090), got \"\(text)\"")
-            }
-            metrics = ServerEndpoint(host: host, port: port)
-        }
+        let probeTarget = try endpoint(settings.probeTarget, origin: settings.origin(.probeTarget), example: "www.gstatic.com:80")
+        let probeUDPTarget = try endpoint(
+            settings.probeUDPTarget, origin: settings.origin(.probeUDPTarget), example: "8.8.8.8:53")
+        let metrics = try endpoint(settings.metrics, origin: settings.origin(.metrics), example: "127.0.0.1:9464")
         let probeInterval = try integer(
             settings.probeInterval ?? String(defaultProbeIntervalSeconds), origin: settings.origin(.probeInterval),
             range: 1...3600, expected: "a probe interval in seconds")
@@ -121,12 +109,24 @@ public struct RedirConfiguration: Sendable {
         }
         return RedirConfiguration(
             members: members, strategy: strategy, probeTarget: probeTarget, probeIntervalSeconds: probeInterval,
+            probeUDPTarget: probeUDPTarget,
             controlSocket: settings.controlSocket ?? defaultControlSocket, metrics: metrics,
             listenAddresses: settings.localAddresses ?? [defaultListenAddress],
             localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? false,
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
+    }
+
+    /// "host:port" or "[v6]:port", for probe targets and listen addresses.
+    private static func endpoint(_ text: String?, origin: String, example: String) throws(ConfigError) -> ServerEndpoint? {
+        guard let text else { return nil }
+        guard let (host, portText) = ServerURI.splitHostPort(Substring(text)), let port = Int(portText),
+            (1...65_535).contains(port), !host.isEmpty
+        else {
+            throw ConfigError("\(origin): expected host:port (e.g. \(example)), got \"\(text)\"")
+        }
+        return ServerEndpoint(host: host, port: port)
     }
 
     private static func port(_ text: String, origin: String) throws(ConfigError) -> Int {

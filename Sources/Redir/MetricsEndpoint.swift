@@ -39,6 +39,8 @@ enum MetricsEndpoint {
         family("ss_redir_tcp_connections", "gauge", "Relayed TCP connections open now.", [("", "\(tcpConnections)")])
         family("ss_redir_server_up", "gauge", "1 when the pool considers the server healthy.",
             perMember { $0.health.up ? "1" : "0" })
+        family("ss_redir_server_udp_up", "gauge", "1 when UDP probes (if configured) get answers through the server.",
+            perMember { $0.health.udpUp && $0.member.udp ? "1" : "0" })
         family("ss_redir_server_latency_seconds", "gauge", "Smoothed probe latency through the server.",
             perMember { $0.health.latencyMilliseconds.map { String($0 / 1000) } ?? "NaN" })
         family("ss_redir_server_active_connections", "gauge", "TCP connections open through the server.",

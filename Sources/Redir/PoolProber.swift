@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServerPool
+import ShadowsocksCrypto
 import ShadowsocksProtocol
 
 /// Health probes for every pool member, on jittered intervals: a TCP connect, then (with a probe target) a real
@@ -14,15 +15,17 @@ final class PoolProber: Sendable {
     private let pool: ServerPool
     private let target: SocksAddress?
     private let targetHost: String
+    private let udpTarget: SocksAddress?
     private let interval: TimeAmount
     private let eventLoop: EventLoop
     private let mark: UInt32?
     private let logger: Logger
 
     init(
-        pool: ServerPool, target: ServerEndpoint?, interval: TimeAmount, eventLoop: EventLoop, mark: UInt32?,
-        logger: Logger
+        pool: ServerPool, target: ServerEndpoint?, udpTarget: ServerEndpoint?, interval: TimeAmount,
+        eventLoop: EventLoop, mark: UInt32?, logger: Logger
     ) {
+        self.udpTarget = udpTarget.map { SocksAddress(host: $0.host, port: $0.port) }
         self.pool = pool
         self.target = target.map { SocksAddress(host: $0.host, port: $0.port) }
         self.targetHost = target?.host ?? ""
@@ -39,7 +42,10 @@ final class PoolProber: Sendable {
 
     private func scheduleRound(after delay: TimeAmount) {
         eventLoop.scheduleTask(in: delay) { [self] in
-            for member in pool.members { probe(member) }
+            for member in pool.members {
+                probe(member)
+                if member.udp { probeUDP(member) }
+            }
             // ±20% jitter so members (and routers) do not probe in lockstep.
             let jitter = Double.random(in: 0.8...1.2)
             scheduleRound(after: .nanoseconds(Int64(Double(interval.nanoseconds) * jitter)))
@@ -99,6 +105,86 @@ final class PoolProber: Sendable {
                 pool.recordFailure(member, reason: "probe: \(reason)")
             }
         }
+    }
+}
+
+extension PoolProber {
+    /// A DNS query for the root's NS records (RFC 1035 section 4.1): any authentic answer proves the member
+    /// relays UDP both ways.
+    static let dnsQuery: [UInt8] = [0x5A, 0x5A, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1]
+
+    fileprivate func probeUDP(_ member: ServerMember) {
+        guard let udpTarget else { return }
+        let answered = eventLoop.makePromise(of: Void.self)
+        answered.futureResult.whenComplete { [pool] result in
+            switch result {
+            case .success: pool.recordUDPProbe(member, ok: true)
+            case .failure(let error): pool.recordUDPProbe(member, ok: false, reason: "\(error)")
+            }
+        }
+        let server: SocketAddress
+        let packet: ByteBuffer
+        do {
+            server = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
+            var sealed = ByteBuffer()
+            try AEADPacketCodec(key: member.key).seal(
+                target: udpTarget, payload: ByteBuffer(bytes: Self.dnsQuery), into: &sealed)
+            packet = sealed
+        } catch {
+            answered.fail(error)
+            return
+        }
+        let key = member.key
+        var bootstrap = DatagramBootstrap(group: eventLoop)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        try UDPProbeHandler(server: server, key: key, answered: answered))
+                }
+            }
+        if let mark {
+            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
+        }
+        bootstrap.bind(host: server.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).whenComplete { [eventLoop] result in
+            switch result {
+            case .failure(let error):
+                answered.fail(error)
+            case .success(let channel):
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: server, data: packet), promise: nil)
+                let timeout = eventLoop.scheduleTask(in: Self.timeout) { answered.fail(ProbeFailure.noAnswer) }
+                answered.futureResult.whenComplete { _ in
+                    timeout.cancel()
+                    channel.close(promise: nil)
+                }
+            }
+        }
+    }
+}
+
+/// Succeeds the UDP probe at the first datagram from the server that opens as an authentic packet.
+final class UDPProbeHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let server: SocketAddress
+    private let codec: AEADPacketCodec
+    private let answered: EventLoopPromise<Void>
+
+    init(server: SocketAddress, key: MasterKey, answered: EventLoopPromise<Void>) throws {
+        self.server = server
+        self.codec = try AEADPacketCodec(key: key)
+        self.answered = answered
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard envelope.remoteAddress.normalized == server.normalized, (try? codec.open(envelope.data)) != nil else {
+            return
+        }
+        answered.succeed()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP unreachable: the timeout reports it.
     }
 }
 

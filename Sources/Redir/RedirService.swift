@@ -55,6 +55,7 @@ public struct RedirService: Service {
         }
         let prober = PoolProber(
             pool: pool, target: configuration.probeTarget,
+            udpTarget: configuration.relaysUDP ? configuration.probeUDPTarget : nil,
             interval: .seconds(Int64(configuration.probeIntervalSeconds)), eventLoop: group.next(), mark: mark,
             logger: logger)
         prober.start()

@@ -23,6 +23,7 @@ struct StatusReport {
                 "\"address\":\(quoted(status.member.endpoint.description))",
                 "\"method\":\(quoted(status.member.key.method.name))",
                 "\"state\":\(quoted(health.up ? "up" : "down"))",
+                "\"udp_state\":\(quoted(!status.member.udp ? "off" : health.udpUp ? "up" : "down"))",
                 "\"latency_ms\":\(health.latencyMilliseconds.map { String(Int($0.rounded())) } ?? "null")",
                 "\"active_connections\":\(counters.activeConnections)",
                 "\"total_connections\":\(counters.totalConnections)",

@@ -15,6 +15,10 @@ public final class ServerPool: Sendable {
         /// Smoothed probe latency in milliseconds (exponentially weighted), nil until measured.
         public var latencyMilliseconds: Double?
         public var lastError: String?
+        /// UDP relaying through the member, from UDP probes (when configured); separate from TCP health.
+        public var udpUp = true
+        public var udpConsecutiveFailures = 0
+        public var udpConsecutiveSuccesses = 0
     }
 
     public struct Counters: Sendable, Equatable {
@@ -76,7 +80,9 @@ public final class ServerPool: Sendable {
                 !excluded.contains(state.entries[$0].member) && (!forUDP || state.entries[$0].member.udp)
             }
             guard !candidates.isEmpty else { return nil }
-            let healthy = candidates.filter { state.entries[$0].health.up }
+            let healthy = candidates.filter {
+                state.entries[$0].health.up && (!forUDP || state.entries[$0].health.udpUp)
+            }
             guard !healthy.isEmpty else {
                 let best = candidates.min { state.entries[$0].health.consecutiveFailures < state.entries[$1].health.consecutiveFailures }!
                 return state.entries[best].member
@@ -161,6 +167,33 @@ public final class ServerPool: Sendable {
         if ejected {
             logger.warning("pool: \(member) is down after \(ejectAfter) failures (\(reason)); new flows go elsewhere")
         }
+    }
+
+    /// A UDP probe through `member` got an authentic answer (`ok`) or not. Ejects or re-admits the member for
+    /// UDP only, with the same thresholds as TCP.
+    public func recordUDPProbe(_ member: ServerMember, ok: Bool, reason: String = "") {
+        let change: String? = state.withLockedValue { state in
+            guard let index = state.entries.firstIndex(where: { $0.member == member }) else { return nil }
+            var health = state.entries[index].health
+            defer { state.entries[index].health = health }
+            if ok {
+                health.udpConsecutiveFailures = 0
+                health.udpConsecutiveSuccesses += 1
+                if !health.udpUp && health.udpConsecutiveSuccesses >= readmitAfter {
+                    health.udpUp = true
+                    return "pool: \(member) relays UDP again"
+                }
+            } else {
+                health.udpConsecutiveSuccesses = 0
+                health.udpConsecutiveFailures += 1
+                if health.udpUp && health.udpConsecutiveFailures >= ejectAfter {
+                    health.udpUp = false
+                    return "pool: \(member) does not relay UDP (\(reason)); new UDP flows go elsewhere"
+                }
+            }
+            return nil
+        }
+        if let change { logger.warning("\(change)") }
     }
 
     public func connectionOpened(_ member: ServerMember) {

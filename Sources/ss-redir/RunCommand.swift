@@ -37,6 +37,11 @@ struct RunCommand: AsyncParsableCommand {
         help: "host:port that health probes reach through each server (default: probes only connect).")
     var probeTarget: String?
 
+    @Option(
+        name: .customLong("probe-udp-target"),
+        help: "host:port of a DNS resolver that UDP probes query through each server (default: no UDP probes).")
+    var probeUDPTarget: String?
+
     @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each server (default 15).")
     var probeInterval: String?
 
@@ -165,6 +170,7 @@ struct RunCommand: AsyncParsableCommand {
         set(\.strategy, strategy, .strategy, "--strategy")
         set(\.probeTarget, probeTarget, .probeTarget, "--probe-target")
         set(\.probeInterval, probeInterval, .probeInterval, "--probe-interval")
+        set(\.probeUDPTarget, probeUDPTarget, .probeUDPTarget, "--probe-udp-target")
         set(\.controlSocket, controlSocket, .controlSocket, "--control")
         set(\.metrics, metrics, .metrics, "--metrics")
         set(\.localPort, localPort, .localPort, "-l")

@@ -49,7 +49,7 @@ struct StatusCommand: ParsableCommand {
             "ss-redir \(value(top["version"])), up \(value(top["uptime_seconds"]))s, strategy \(value(top["strategy"])), "
                 + "\(value(top["tcp_connections"])) TCP connections, \(value(top["udp_associations"])) UDP associations"
         ]
-        let header = ["SERVER", "ADDRESS", "STATE", "LATENCY", "ACTIVE", "TOTAL", "FAILED", "UP", "DOWN", "UDP", "LAST ERROR"]
+        let header = ["SERVER", "ADDRESS", "STATE", "UDP STATE", "LATENCY", "ACTIVE", "TOTAL", "FAILED", "UP", "DOWN", "UDP", "LAST ERROR"]
         var rows = [header]
         if case .array(let members)? = top["members"]?.value {
             for member in members {
@@ -57,7 +57,7 @@ struct StatusCommand: ParsableCommand {
                 let m = Dictionary(memberFields.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })
                 let latency = value(m["latency_ms"])
                 rows.append([
-                    value(m["name"]), value(m["address"]), value(m["state"]), latency == "-" ? "-" : "\(latency) ms",
+                    value(m["name"]), value(m["address"]), value(m["state"]), value(m["udp_state"]), latency == "-" ? "-" : "\(latency) ms",
                     value(m["active_connections"]), value(m["total_connections"]), value(m["connect_failures"]),
                     bytes(value(m["bytes_up"])), bytes(value(m["bytes_down"])), value(m["udp_associations"]),
                     value(m["last_error"]),

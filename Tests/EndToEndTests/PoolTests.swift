@@ -213,6 +213,41 @@ extension EndToEnd {
             }
         }
 
+        @Test("UDP probes: a member whose server relays no UDP is skipped for UDP only")
+        func udpProbe() throws {
+            try Testbed.with(rules: "tproxy-udp") { bed in
+                let password = UUID().uuidString
+                _ = try bed.startTarget()
+                _ = try bed.startSSServer(method: "aes-256-gcm", password: password, port: 8388, udp: false)
+                _ = try bed.startSSServer(method: "aes-256-gcm", password: password, port: 8389)
+                let echo = try bed.start(
+                    .wan, name: "udp-echo",
+                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
+                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                let config = try writeConfig(bed, password: password, strategy: "failover", ports: [8388, 8389])
+                let redir = try bed.startSSRedir(
+                    ["-c", config, "-u", "-v", "--probe-udp-target", "\(Testbed.wanIPv4):7"])
+                try waitForLog(redir, "\(Testbed.wanIPv4):8388 does not relay UDP")
+
+                let udp = try bed.run(
+                    .lan,
+                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_client.py").path, "once",
+                     Testbed.wanIPv4, "7"])
+                #expect(udp.succeeded, "\(udp.summary)\n\(bed.diagnostics)")
+                #expect(redir.log.contains("-> \(Testbed.wanIPv4):7 via \(Testbed.wanIPv4):8389"), "\(redir.logTail())")
+                let tcp = try bed.download(size: 4 << 10, tag: "tcp-first")
+                #expect(tcp.curl.succeeded)
+                #expect(redir.log.contains("-> \(Testbed.wanIPv4):\(ProxyChain.httpPort) via \(Testbed.wanIPv4):8388"))
+
+                let status = try Command.run(
+                    [Testbed.ssRedirBinary, "status", "--json", "--control", bed.path("control.sock")])
+                let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+                let members = report?["members"] as? [[String: Any]] ?? []
+                #expect(members.map { $0["udp_state"] as? String } == ["down", "up"], "\(status.stdout)")
+                #expect(members.map { $0["state"] as? String } == ["up", "up"], "\(status.stdout)")
+            }
+        }
+
         func waitForLog(_ process: BackgroundProcess, _ text: String) throws {
             let deadline = ContinuousClock.now + .seconds(10)
             while !process.log.contains(text) && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }

@@ -36,13 +36,13 @@ extension Testbed {
         return target
     }
 
-    func startSSServer(method: String, password: String, port: Int = ProxyChain.serverPort) throws -> BackgroundProcess {
+    func startSSServer(
+        method: String, password: String, port: Int = ProxyChain.serverPort, udp: Bool = true
+    ) throws -> BackgroundProcess {
         let server = try start(
             .wan, name: "ss-server-\(port)",
-            [
-                "ss-server", "-s", Testbed.wanIPv4, "-p", "\(port)", "-k", password, "-m", method,
-                "-u", "-v",
-            ])
+            ["ss-server", "-s", Testbed.wanIPv4, "-p", "\(port)", "-k", password, "-m", method]
+                + (udp ? ["-u"] : []) + ["-v"])
         try waitUntilListening(.wan, port: port, for: server)
         return server
     }

@@ -94,6 +94,16 @@ import Testing
         #expect(pool.choose(forUDP: true) == b)
     }
 
+    @Test func udpProbesEjectForUDPOnly() {
+        let pool = pool(.failover)
+        for _ in 0..<3 { pool.recordUDPProbe(a, ok: false, reason: "no answer") }
+        #expect(pool.choose() == a, "TCP still uses a")
+        #expect(pool.choose(forUDP: true) == b)
+        pool.recordUDPProbe(a, ok: true)
+        pool.recordUDPProbe(a, ok: true)
+        #expect(pool.choose(forUDP: true) == a)
+    }
+
     @Test func reloadKeepsHealthOfMembersThatStay() {
         let pool = pool(.failover)
         for _ in 0..<3 { pool.recordFailure(a, reason: "x") }
