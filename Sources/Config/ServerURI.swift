@@ -1,3 +1,5 @@
+import ShadowsocksCrypto
+
 /// SIP002 `ss://` URIs: `ss://USERINFO@HOST:PORT[/][?plugin=...][#NAME]`, where USERINFO is
 /// base64url("method:password") without padding, or percent-encoded "method:password" (the SIP022 form).
 /// The legacy form `ss://BASE64(method:password@host:port)[#NAME]` is accepted too.
@@ -72,28 +74,7 @@ public enum ServerURI {
     }
 
     static func base64Decoded(_ text: Substring) -> String? {
-        var bits: UInt32 = 0
-        var count = 0
-        var bytes: [UInt8] = []
-        for scalar in text.unicodeScalars {
-            let value: UInt32
-            switch scalar {
-            case "A"..."Z": value = scalar.value - 65
-            case "a"..."z": value = scalar.value - 71
-            case "0"..."9": value = scalar.value + 4
-            case "+", "-": value = 62
-            case "/", "_": value = 63
-            case "=": continue
-            default: return nil
-            }
-            bits = bits << 6 | value
-            count += 6
-            if count >= 8 {
-                count -= 8
-                bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(count)))
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
+        Base64Key.decode(String(text)).flatMap { String(validating: $0, as: UTF8.self) }
     }
 
     static func percentDecoded(_ text: Substring) -> String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Redir
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ struct ReloadCommand: ParsableCommand {
     var controlSocket = RedirConfiguration.defaultControlSocket
 
     func run() throws {
-        guard let text = StatusCommand.fetch(controlSocket),
+        guard let text = ControlSocketClient.fetch(controlSocket),
             let root = try? JSONDocument.parse(text), case .object(let fields) = root.value,
             let pidNode = fields.first(where: { $0.key == "pid" })?.node, case .number(let pidText) = pidNode.value,
             let pid = Int32(pidText), pid > 1

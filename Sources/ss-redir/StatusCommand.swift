@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Redir
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,7 @@ struct StatusCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let text = Self.fetch(controlSocket) else {
+        guard let text = ControlSocketClient.fetch(controlSocket) else {
             Console.error(
                 "no ss-redir answers on \(controlSocket) (\(String(cString: strerror(errno)))); is it running? (--control PATH if it uses another socket)")
             throw ExitCode(1)
@@ -81,34 +82,5 @@ struct StatusCommand: ParsableCommand {
             return "\(scaled) \(unit)"
         }
         return "\(Int(count)) B"
-    }
-
-    /// Connects to the Unix socket and reads until the daemon closes it.
-    static func fetch(_ path: String) -> String? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
-        guard connected else { return nil }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            data += chunk[0..<count]
-            if data.count > 16 << 20 { break }
-        }
-        return data.isEmpty ? nil : String(decoding: data, as: UTF8.self)
     }
 }
