@@ -93,6 +93,7 @@ public enum ConfigFile {
             case .controlSocket: settings.controlSocket = try string("a socket path")
             case .metrics: settings.metrics = try string("ADDRESS:PORT")
             case .probeUDPTarget: settings.probeUDPTarget = try string("host:port")
+            case .halfCloseWait: settings.halfCloseWait = try string("a number of seconds")
             case .bypassFiles: settings.bypassFiles = try stringList(node, origin: origin)
             case .proxyFiles: settings.proxyFiles = try stringList(node, origin: origin)
             case .lanInterfaces: settings.lanInterfaces = try stringList(node, origin: origin)

@@ -25,6 +25,8 @@ public struct RedirConfiguration: Sendable {
     public var probeUDPTarget: ServerEndpoint?
     /// The local control socket `ss-redir status` reads.
     public var controlSocket: String
+    /// After the LAN client's FIN, how long the server must be silent before the FIN is passed on (see docs).
+    public var halfCloseWaitSeconds: Int
     /// `--metrics ADDR:PORT`: where the Prometheus endpoint listens; nil: off.
     public var metrics: ServerEndpoint?
     public var listenAddresses: [String]
@@ -58,6 +60,7 @@ public struct RedirConfiguration: Sendable {
     public static let defaultOutboundFwmark: UInt32 = FirewallMarks.relayOutboundMark
     public static let defaultProbeIntervalSeconds = 15
     public static let defaultControlSocket = "/run/ss-redir.sock"
+    public static let defaultHalfCloseWaitSeconds = 3
 
     public static func resolve(_ settings: RedirSettings) throws(ConfigError) -> RedirConfiguration {
         let members = try ServerMembers.resolve(settings)
@@ -75,6 +78,9 @@ public struct RedirConfiguration: Sendable {
         let probeUDPTarget = try endpoint(
             settings.probeUDPTarget, origin: settings.origin(.probeUDPTarget), example: "8.8.8.8:53")
         let metrics = try endpoint(settings.metrics, origin: settings.origin(.metrics), example: "127.0.0.1:9464")
+        let halfCloseWait = try integer(
+            settings.halfCloseWait ?? String(defaultHalfCloseWaitSeconds), origin: settings.origin(.halfCloseWait),
+            range: 0...3600, expected: "seconds")
         let probeInterval = try integer(
             settings.probeInterval ?? String(defaultProbeIntervalSeconds), origin: settings.origin(.probeInterval),
             range: 1...3600, expected: "a probe interval in seconds")
@@ -110,7 +116,8 @@ public struct RedirConfiguration: Sendable {
         return RedirConfiguration(
             members: members, strategy: strategy, probeTarget: probeTarget, probeIntervalSeconds: probeInterval,
             probeUDPTarget: probeUDPTarget,
-            controlSocket: settings.controlSocket ?? defaultControlSocket, metrics: metrics,
+            controlSocket: settings.controlSocket ?? defaultControlSocket, halfCloseWaitSeconds: halfCloseWait,
+            metrics: metrics,
             listenAddresses: settings.localAddresses ?? [defaultListenAddress],
             localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? false,
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,

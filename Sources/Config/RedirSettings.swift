@@ -41,12 +41,13 @@ public struct RedirSettings: Sendable {
     public var controlSocket: String?
     public var metrics: String?
     public var probeUDPTarget: String?
+    public var halfCloseWait: String?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
         case serverSpecs = "servers", serverURLs = "server_url", serversFiles = "servers_file", strategy
         case probeTarget = "probe_target", probeInterval = "probe_interval", controlSocket = "control_socket", metrics
-        case probeUDPTarget = "probe_udp_target"
+        case probeUDPTarget = "probe_udp_target", halfCloseWait = "half_close_wait"
         case server, serverPort = "server_port", localAddress = "local_address", localPort = "local_port"
         case password, key, method, timeout, mode
         case reusePort = "reuse_port", noDelay = "no_delay", fastOpen = "fast_open", nofile
@@ -90,6 +91,7 @@ public struct RedirSettings: Sendable {
         merged.controlSocket = other.controlSocket ?? controlSocket
         merged.metrics = other.metrics ?? metrics
         merged.probeUDPTarget = other.probeUDPTarget ?? probeUDPTarget
+        merged.halfCloseWait = other.halfCloseWait ?? halfCloseWait
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

@@ -6,9 +6,10 @@ import NIOCore
 /// issued when the partner becomes writable again, so neither side buffers more than one read.
 ///
 /// Half-close: the upstream side forwards its end of stream to the LAN client as a FIN (shutdown of output).
-/// The LAN side *holds* its end of stream: shadowsocks-libev's `ss-server` tears the whole connection down when
-/// its client sends FIN, which would lose the reply a half-closed client is waiting for. Once both inputs have
-/// ended, both channels are closed. The idle timeout bounds a held connection.
+/// The LAN side *holds* its end of stream while the server is still sending: shadowsocks-libev's `ss-server`
+/// tears the whole connection down when its client sends FIN, which would lose the reply a half-closed client
+/// is waiting for. Once the server has been silent for `halfCloseWait`, the FIN is passed on (an upload that
+/// ends with EOF then reaches its target's end). Once both inputs have ended, both channels are closed.
 final class RelayGlueHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -34,8 +35,13 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     /// that connects first would find the LAN channel not yet active).
     private var onActive: ((RelayGlueHandler) -> Void)?
 
-    init(side: Side, onActive: ((RelayGlueHandler) -> Void)? = nil) {
+    /// LAN side: how long the server must be silent after the client's FIN before the FIN is passed on.
+    private let halfCloseWait: TimeAmount?
+    private var heldFIN: Scheduled<Void>?
+
+    init(side: Side, halfCloseWait: TimeAmount? = nil, onActive: ((RelayGlueHandler) -> Void)? = nil) {
         self.side = side
+        self.halfCloseWait = halfCloseWait
         self.onActive = onActive
     }
 
@@ -102,7 +108,24 @@ final class RelayGlueHandler: ChannelDuplexHandler {
             partner.finishChannel()
         } else if side == .upstream {
             partner.partnerEnded()
+        } else {
+            holdFIN()
         }
+    }
+
+    /// (Re)starts the wait after which the LAN client's FIN goes on to the server.
+    private func holdFIN() {
+        guard let halfCloseWait, let context, let partner, !partner.inputClosed else { return }
+        heldFIN?.cancel()
+        heldFIN = context.eventLoop.assumeIsolated().scheduleTask(in: halfCloseWait) { [self] in
+            heldFIN = nil
+            self.partner?.partnerEnded()
+        }
+    }
+
+    /// Upstream bytes arrived: a held FIN waits again.
+    private func upstreamIsTalking() {
+        if heldFIN != nil { holdFIN() }
     }
 
     // MARK: ChannelDuplexHandler
@@ -112,6 +135,8 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        heldFIN?.cancel()
+        heldFIN = nil
         self.context = nil
         partner = nil
     }
@@ -121,6 +146,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         bytesRead &+= UInt64(buffer.readableBytes)
         if let partner {
             partner.partnerWrite(buffer)
+            if side == .upstream { partner.upstreamIsTalking() }
         } else if early == nil {
             early = buffer
         } else {

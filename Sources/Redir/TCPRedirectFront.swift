@@ -80,7 +80,8 @@ struct TCPRedirectFront: Sendable {
             return channel.close()
         }
         registry.track(channel)
-        let lanSide = RelayGlueHandler(side: .lan) { lanSide in
+        let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
+        let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
             self.connect(lanSide, client: client, target: target, on: channel.eventLoop, tried: [])
         }
         do {

@@ -113,6 +113,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics"), help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).")
     var metrics: String?
 
+    @Option(
+        name: .customLong("half-close-wait"),
+        help: "After a LAN client's FIN, seconds of server silence before the FIN is passed on (default 3).")
+    var halfCloseWait: String?
+
     @Flag(name: .customShort("v"), help: "Verbose: log every connection.")
     var verbose = false
 
@@ -173,6 +178,7 @@ struct RunCommand: AsyncParsableCommand {
         set(\.probeUDPTarget, probeUDPTarget, .probeUDPTarget, "--probe-udp-target")
         set(\.controlSocket, controlSocket, .controlSocket, "--control")
         set(\.metrics, metrics, .metrics, "--metrics")
+        set(\.halfCloseWait, halfCloseWait, .halfCloseWait, "--half-close-wait")
         set(\.localPort, localPort, .localPort, "-l")
         set(\.localAddresses, localAddress.map { [$0] }, .localAddress, "-b")
         set(\.password, password, .password, "-k")

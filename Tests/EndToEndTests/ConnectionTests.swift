@@ -49,5 +49,31 @@ extension EndToEnd {
                 #expect(chain.ssRedir.isRunning)
             }
         }
-    }
+    
+        /// The other half-close pattern: the client uploads and sends FIN, the target reads until EOF. The held
+        /// FIN must reach the target once the server side is quiet (--half-close-wait, 3 s), not at the 60 s idle
+        /// timeout.
+        @Test("An upload ending in FIN reaches its target's EOF after the half-close wait")
+        func uploadThenEOF() throws {
+            try Testbed.with { bed in
+                _ = try bed.startChain()
+                let received = bed.path("received.bin")
+                let sink = try bed.start(
+                    .wan, name: "eof-sink",
+                    ["socat", "-u", "TCP-LISTEN:9100,reuseaddr", "OPEN:\(received),creat,trunc"])
+                try bed.waitUntilListening(.wan, port: 9100, for: sink)
+                let file = bed.path("upload.bin")
+                try Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: file))
+                let started = ContinuousClock.now
+                let upload = try bed.run(.lan, ["socat", "-u", "OPEN:\(file)", "TCP:\(Testbed.wanIPv4):9100"])
+                #expect(upload.succeeded, "\(upload.summary)")
+                // The sink exits when its connection reaches EOF.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while sink.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.1) }
+                #expect(!sink.isRunning, "the target never saw EOF")
+                #expect(ContinuousClock.now - started < .seconds(20))
+                #expect(try bed.sha256(of: received) == (try bed.sha256(of: file)))
+            }
+        }
+}
 }
