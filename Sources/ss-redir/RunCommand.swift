@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Logging
+import Netfilter
 import Redir
 import ServiceLifecycle
 
@@ -118,6 +119,11 @@ struct RunCommand: AsyncParsableCommand {
         help: "After a LAN client's FIN, seconds of server silence before the FIN is passed on (default 3).")
     var halfCloseWait: String?
 
+    @Flag(
+        name: .customLong("auto-setup"),
+        help: "Install setup's rules for the daemon's lifetime (the kernel removes them when it exits or dies).")
+    var autoSetup = false
+
     @Flag(name: .customShort("v"), help: "Verbose: log every connection.")
     var verbose = false
 
@@ -136,6 +142,20 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if let limit = configuration.nofile { raiseFileLimit(to: limit, logger: logger) }
+        var rules: AutoSetup?
+        if autoSetup {
+            do {
+                let directory = configFile.map { $0.contains("/") ? String($0[..<$0.lastIndex(of: "/")!]) : "." }
+                rules = try AutoSetup(settings: try mergedSettings(logger: logger), configDirectory: directory, logger: logger)
+            } catch let error as ConfigError {
+                printError(error.message)
+                throw ExitCode(2)
+            } catch let error as NetfilterError {
+                printError("--auto-setup: \(error.message)")
+                throw ExitCode(1)
+            }
+        }
+        defer { rules?.remove(logger: logger) }
 
         var service = RedirService(configuration: configuration, logger: logger)
         let reloadCommand = self
@@ -152,13 +172,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func resolveConfiguration(logger: Logger) throws(ConfigError) -> RedirConfiguration {
+        try RedirConfiguration.resolve(mergedSettings(logger: logger))
+    }
+
+    /// The config file (if any) with the flags over it.
+    private func mergedSettings(logger: Logger) throws(ConfigError) -> RedirSettings {
         var settings = RedirSettings()
         if let configFile {
             let loaded = try ConfigFile.load(path: configFile)
             for unknown in loaded.unknownKeys { logger.warning("\(unknown): unknown config key, ignored") }
             settings = loaded.settings
         }
-        return try RedirConfiguration.resolve(settings.overridden(by: flagSettings()))
+        return settings.overridden(by: flagSettings())
     }
 
     private func flagSettings() -> RedirSettings {

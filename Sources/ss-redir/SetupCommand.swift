@@ -50,53 +50,13 @@ struct SetupCommand: ParsableCommand {
 
     private func install(_ configuration: FirewallConfiguration) throws {
         let started = ContinuousClock.now
-        var gateway = GatewayOptions(
-            localPort: UInt16(configuration.localPort), tproxyMark: FirewallMarks.tproxyMark,
-            relayMark: configuration.outboundFwmark, routeTable: FirewallMarks.tproxyRouteTable)
-        gateway.tableName = options.table
-        gateway.tcp = !configuration.relaysTCP ? .none : (configuration.tcpTproxy ? .tproxy : .redirect)
-        gateway.udp = configuration.relaysUDP
-        gateway.lanInterfaces = configuration.lanInterfaces
-        gateway.proxyRouter = options.proxyRouter
-        gateway.dnsHijackPort = options.dnsHijackPort
-        gateway.failClosed = options.failMode == .failClosed
-
-        var bypass = ReservedRanges.ranges
-        var sources = ["\(ReservedRanges.origin)"]
-        for host in configuration.servers {
-            let addresses = try HostAddresses.lookup(host)
-            bypass += addresses.map { IPRange(single: $0) }
-            sources.append("server \(host): \(addresses.map(\.description).joined(separator: ", "))")
-        }
-        for path in configuration.bypassFiles {
-            let ranges = try CIDRList.load(path: path)
-            bypass += ranges
-            sources.append("\(path): \(ranges.count) entries")
-        }
-        gateway.bypass = bypass
-        for path in configuration.proxyFiles {
-            let ranges = try CIDRList.load(path: path)
-            if ranges.isEmpty { Console.warn("\(path): no addresses; it proxies nothing") }
-            gateway.proxyOnly += ranges
-        }
-        if !configuration.proxyFiles.isEmpty && gateway.proxyOnly.isEmpty {
-            throw NetfilterError(.invalidInput, "--proxy-file lists hold no address: nothing would be proxied")
-        }
-        warnAboutListener(configuration)
-
         // A dry run needs no privileges; everything else does (the kernel answers EPERM without CAP_NET_ADMIN).
         let firewall = options.dryRun ? nil : try GatewayFirewall()
-        if gateway.lanInterfaces.isEmpty {
-            do {
-                gateway.wanInterfaces = try firewall?.wanInterfaces() ?? PolicyRouting().defaultRouteInterfaces()
-            } catch {
-                Console.warn("cannot list the default routes (\(error)); capturing on every interface but lo")
-            }
-            if gateway.wanInterfaces.isEmpty {
-                Console.warn("no --lan-if and no default route: capturing on every interface but lo")
-            }
-        }
-
+        let plan = try GatewayPlan.make(
+            configuration, tableName: options.table, proxyRouter: options.proxyRouter,
+            dnsHijackPort: options.dnsHijackPort, failClosed: options.failMode == .failClosed, firewall: firewall)
+        let gateway = plan.gateway
+        let sources = plan.sources
         let table = GatewayRuleset.build(gateway)
         guard let firewall else {
             print(NftTextRenderer.render(table, header: Self.header(gateway, sources: sources)), terminator: "")
@@ -122,19 +82,6 @@ struct SetupCommand: ParsableCommand {
             }
         }
         if let stale = report.removedStaleRouting { print("removed policy routing no longer needed: \(stale)") }
-    }
-
-    /// `redirect` rewrites to the incoming interface's address and tproxy looks up a socket on it: a
-    /// loopback-only listener sees no LAN traffic.
-    private func warnAboutListener(_ configuration: FirewallConfiguration) {
-        let loopback = configuration.listenAddresses.allSatisfy {
-            $0 == "127.0.0.1" || $0 == "::1" || $0 == "localhost"
-        }
-        if loopback {
-            Console.warn(
-                "ss-redir listens on \(configuration.listenAddresses.joined(separator: ", ")) only: LAN traffic cannot reach it; run it with -b :: (or the LAN address)"
-            )
-        }
     }
 
     static func header(_ gateway: GatewayOptions, sources: [String]) -> [String] {

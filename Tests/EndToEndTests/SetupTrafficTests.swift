@@ -183,6 +183,33 @@ extension EndToEnd {
             }
         }
 
+        @Test("run --auto-setup: rules live exactly as long as the daemon (owner flag), routing removed on exit")
+        func autoSetup() throws {
+            try Testbed.with(rules: "none") { bed in
+                let chain = try bed.startPublicChain(redirArguments: ["-u", "--auto-setup"])
+                let table = try bed.run(.gw, ["nft", "list", "table", "inet", "ss_redir"])
+                #expect(table.succeeded, "\(table.summary)\n\(chain.ssRedir.logTail())")
+                #expect(try bed.fetch(PublicAddresses.target4, tag: "auto").succeeded)
+                let peer = bed.peerSeenByTarget(chain.target, tag: "auto")
+                #expect(peer != nil && peer != Self.lanClient4, "\(bed.diagnostics)")
+                #expect(chain.ssServer.log.contains("connect to \(PublicAddresses.target4)"), "\(bed.diagnostics)")
+
+                // A crash: the kernel drops the table with the daemon's netlink socket.
+                _ = chain.ssRedir.signalAndWait(SIGKILL, timeout: .seconds(5))
+                let afterCrash = try bed.run(.gw, ["nft", "list", "table", "inet", "ss_redir"])
+                #expect(!afterCrash.succeeded, "the table outlived the daemon: \(afterCrash.stdout)")
+
+                // A clean stop also takes the policy routing away.
+                let again = try bed.startSSRedir(
+                    ["-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)",
+                     "-b", "::", "-k", "unused", "-u", "--auto-setup"])
+                #expect(try bed.run(.gw, ["ip", "rule", "show"]).stdout.contains("fwmark 0x1 lookup 100"))
+                #expect(again.signalAndWait(SIGTERM, timeout: .seconds(10)) == .exited(0), "\(again.logTail())")
+                #expect(!(try bed.run(.gw, ["ip", "rule", "show"]).stdout.contains("fwmark 0x1 lookup 100")))
+                #expect(!(try bed.run(.gw, ["nft", "list", "table", "inet", "ss_redir"]).succeeded))
+            }
+        }
+
         @Test("--dns-hijack: LAN DNS to any server is answered by the gateway's forwarder port")
         func dnsHijack() throws {
             try Testbed.with(rules: "none") { bed in
