@@ -10,7 +10,7 @@ struct SSRedirCommand: AsyncParsableCommand {
             to its original destination. Flags and JSON keys are shadowsocks-libev's; flags override the file.
             Example: ss-redir -s 203.0.113.7 -p 8388 -k PASSWORD -m aes-256-gcm -b :: -l 1080
             """,
-        subcommands: [RunCommand.self, SetupCommand.self, TeardownCommand.self, StatusCommand.self, ReloadCommand.self],
+        subcommands: [RunCommand.self, SetupCommand.self, TeardownCommand.self, StatusCommand.self, ReloadCommand.self, CheckCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Config
+import Netfilter
+import Redir
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ss-redir check`: the self-test a user runs after installing: config valid, daemon answering with its pool,
+/// the nftables table in place. One green or red line per check, a fix under each red one; exit 1 on any red.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a running installation: config valid, daemon answering, servers up, nftables table present.",
+        discussion: """
+            Prints one line per check (green `ok`, red `FAIL` with the fix below it) and exits 1 if any failed.
+            Reading the nftables table needs root (CAP_NET_ADMIN).
+            Example: ss-redir check -c /etc/ss-redir/config.json
+            """
+    )
+
+    @Option(name: .customShort("c"), help: "The JSON config file the daemon runs with.")
+    var configFile: String
+
+    @Option(name: .customLong("control"), help: "The daemon's control socket (default: the config's, else /run/ss-redir.sock).")
+    var controlSocket: String?
+
+    @Option(name: .customLong("table"), help: "The nftables table `ss-redir setup` installed (inet family).")
+    var table = "ss_redir"
+
+    func run() throws {
+        var report = CheckReport(color: isatty(STDOUT_FILENO) == 1)
+        let configuration = checkConfig(&report)
+        checkDaemon(&report, socket: controlSocket ?? configuration?.controlSocket ?? RedirConfiguration.defaultControlSocket)
+        checkTable(&report)
+        if report.failures > 0 {
+            print("\(report.failures) of \(report.checks) checks failed")
+            throw ExitCode(1)
+        }
+        print("all \(report.checks) checks passed")
+    }
+
+    private func checkConfig(_ report: inout CheckReport) -> RedirConfiguration? {
+        do {
+            let loaded = try ConfigFile.load(path: configFile)
+            let configuration = try RedirConfiguration.resolve(loaded.settings)
+            let unknown = loaded.unknownKeys.isEmpty ? "" : " (\(loaded.unknownKeys.count) unknown keys ignored)"
+            report.pass(
+                "config \(configFile): \(configuration.members.count) servers, port \(configuration.localPort), "
+                    + "mode \(configuration.mode.rawValue)\(unknown)")
+            return configuration
+        } catch {
+            report.fail(error.message, fix: "correct the key named above in \(configFile), then run check again")
+            return nil
+        }
+    }
+
+    private func checkDaemon(_ report: inout CheckReport, socket: String) {
+        guard let text = ControlSocketClient.fetch(socket) else {
+            let reason = String(cString: strerror(errno))
+            report.fail(
+                "no ss-redir answers on \(socket) (\(reason))",
+                fix: "start it: systemctl start ss-redir@NAME (journalctl -u ss-redir@NAME says why it stopped), "
+                    + "or pass --control if it uses another socket")
+            return
+        }
+        guard let root = try? JSONDocument.parse(text), case .object(let fields) = root.value else {
+            report.fail("the daemon on \(socket) sent something that is not a status report",
+                        fix: "another program owns \(socket): give ss-redir its own \"control_socket\"")
+            return
+        }
+        let top = Dictionary(fields.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })
+        guard case .array(let members)? = top["members"]?.value else {
+            report.fail("the daemon on \(socket) reports no server pool", fix: "upgrade or restart ss-redir")
+            return
+        }
+        report.pass("daemon answers on \(socket): \(members.count) servers in the pool")
+        for member in members {
+            guard case .object(let memberFields) = member.value else { continue }
+            let m = Dictionary(memberFields.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })
+            func text(_ key: String) -> String {
+                switch m[key]?.value {
+                case .string(let value): value
+                case .number(let value): value
+                default: "-"
+                }
+            }
+            let name = text("name") == "-" ? text("address") : "\(text("name")) (\(text("address")))"
+            if text("state") == "up" {
+                report.pass("server \(name) is up")
+            } else {
+                report.fail(
+                    "server \(name) is \(text("state")): \(text("last_error"))",
+                    fix: "check its address, port, password and method, and that the gateway reaches it "
+                        + "(ss-redir status shows each server's last error)")
+            }
+        }
+    }
+
+    private func checkTable(_ report: inout CheckReport) {
+        do {
+            let connection = try NftConnection()
+            guard let installed = try connection.table(family: .inet, name: table) else {
+                report.fail(
+                    "no nftables table inet \(table): LAN traffic is not sent to ss-redir",
+                    fix: "ss-redir setup -c \(configFile) (the systemd unit runs it before starting), "
+                        + "or run the daemon with --auto-setup")
+                return
+            }
+            guard GatewayRuleset.isOwned(comment: installed.comment) || installed.ownedBySocket else {
+                report.fail(
+                    "table inet \(table) exists but was not made by ss-redir setup",
+                    fix: "remove it (nft delete table inet \(table)) or use another --table, then ss-redir setup")
+                return
+            }
+            report.pass("nftables table inet \(table) is installed\(installed.ownedBySocket ? " (by --auto-setup)" : "")")
+        } catch {
+            report.fail(
+                "cannot read nftables: \(error.message)",
+                fix: "run check as root (reading nftables needs CAP_NET_ADMIN)")
+        }
+    }
+}
+
+/// Green and red lines, counted.
+struct CheckReport {
+    var color: Bool
+    var checks = 0
+    var failures = 0
+
+    mutating func pass(_ line: String) {
+        checks += 1
+        print(color ? "\u{1B}[32mok\u{1B}[0m    \(line)" : "ok    \(line)")
+    }
+
+    mutating func fail(_ line: String, fix: String) {
+        checks += 1
+        failures += 1
+        print(color ? "\u{1B}[31mFAIL\u{1B}[0m  \(line)" : "FAIL  \(line)")
+        print("      fix: \(fix)")
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// `ss-redir check` with no daemon: the config line is green, the missing daemon red with a fix, exit code 1.
+/// No network and no root.
+@Suite("ss-redir check") struct CheckCommandTests {
+    @Test("A valid config with no daemon: config ok, daemon FAIL with a fix, exit 1")
+    func noDaemon() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ssredir-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("config.json")
+        let socket = directory.appendingPathComponent("control.sock").path
+        try Data(
+            """
+            {"server": "192.0.2.1", "server_port": 8388, "password": "x", "local_port": 1080,
+             "control_socket": "\(socket)"}
+            """.utf8
+        ).write(to: config)
+        let result = try Command.run([Testbed.ssRedirBinary, "check", "-c", config.path], timeout: .seconds(20))
+        #expect(result.status == 1, "\(result.summary)")
+        #expect(result.stdout.contains("ok    config \(config.path): 1 servers, port 1080, mode tcp_only"))
+        #expect(result.stdout.contains("FAIL  no ss-redir answers on \(socket)"))
+        #expect(result.stdout.contains("      fix: start it"))
+    }
+
+    @Test("A broken config is a red line naming the key, exit 1")
+    func badConfig() throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("ssredir-\(UUID().uuidString).json")
+        try Data("{\n  \"server\": \"192.0.2.1\",\n  \"server_port\": true\n}\n".utf8).write(to: config)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let result = try Command.run(
+            [Testbed.ssRedirBinary, "check", "-c", config.path, "--control", "/nonexistent/ss-redir.sock"],
+            timeout: .seconds(20))
+        #expect(result.status == 1, "\(result.summary)")
+        #expect(result.stdout.contains("FAIL  \(config.path):3: key \"server_port\""))
+    }
+}
