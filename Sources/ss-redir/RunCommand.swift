@@ -16,17 +16,11 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run the transparent proxy (the default command)."
     )
 
-    @Option(name: .customShort("c"), help: "JSON config file with shadowsocks-libev keys.")
-    var configFile: String?
+    @OptionGroup var relay: RelayOptions
 
-    @Option(name: [.customShort("s"), .customLong("server")], help: "Server host or IP; repeat for several.")
-    var servers: [String] = []
 
-    @Option(name: .customLong("server-url"), help: "A pool member as a SIP002 ss:// URI; repeatable.")
-    var serverURLs: [String] = []
 
-    @Option(name: .customLong("servers-file"), help: "A SIP008 JSON file of pool members; repeatable.")
-    var serversFiles: [String] = []
+
 
     @Option(
         name: .customLong("strategy"),
@@ -46,16 +40,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each server (default 15).")
     var probeInterval: String?
 
-    @Option(name: [.customShort("p"), .customLong("server-port")], help: "Server port.")
-    var serverPort: String?
 
-    @Option(name: [.customShort("l"), .customLong("local-port")], help: "Local port the redirect rule points at.")
-    var localPort: String?
 
-    @Option(
-        name: [.customShort("b"), .customLong("local-address")],
-        help: "Local address to listen on (default 127.0.0.1; '::' serves IPv4 and IPv6).")
-    var localAddress: String?
 
     @Option(name: [.customShort("k"), .customLong("password")], help: "Password.")
     var password: String?
@@ -74,8 +60,6 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customShort("n"), help: "Maximum number of open files (RLIMIT_NOFILE).")
     var nofile: String?
 
-    @Flag(name: .customShort("T"), help: "TCP arrives through a tproxy rule instead of redirect (tcp_tproxy).")
-    var tcpTproxy = false
 
     @Option(name: .customLong("mtu"), help: "Link MTU toward the server; larger UDP packets are dropped.")
     var mtu: String?
@@ -88,16 +72,8 @@ struct RunCommand: AsyncParsableCommand {
         help: "Most UDP associations at once; the least recently used is evicted (default 4096).")
     var udpMaxAssociations: String?
 
-    @Option(
-        name: .customLong("outbound-fwmark"),
-        help: "SO_MARK on the relay's own sockets, so firewall rules skip them (default 0xff; 0: none).")
-    var outboundFwmark: String?
 
-    @Flag(name: .customShort("u"), help: "Enable the UDP relay as well as TCP (mode tcp_and_udp).")
-    var tcpAndUDP = false
 
-    @Flag(name: .customShort("U"), help: "UDP relay only (mode udp_only).")
-    var udpOnly = false
 
     @Flag(name: .customLong("reuse-port"), help: "One listening socket per core with SO_REUSEPORT.")
     var reusePort = false
@@ -145,7 +121,7 @@ struct RunCommand: AsyncParsableCommand {
         var rules: AutoSetup?
         if autoSetup {
             do {
-                let directory = configFile.map { $0.contains("/") ? String($0[..<$0.lastIndex(of: "/")!]) : "." }
+                let directory = relay.configFile.map { $0.contains("/") ? String($0[..<$0.lastIndex(of: "/")!]) : "." }
                 rules = try AutoSetup(settings: try mergedSettings(logger: logger), configDirectory: directory, logger: logger)
             } catch let error as ConfigError {
                 printError(error.message)
@@ -178,7 +154,7 @@ struct RunCommand: AsyncParsableCommand {
     /// The config file (if any) with the flags over it.
     private func mergedSettings(logger: Logger) throws(ConfigError) -> RedirSettings {
         var settings = RedirSettings()
-        if let configFile {
+        if let configFile = relay.configFile {
             let loaded = try ConfigFile.load(path: configFile)
             for unknown in loaded.unknownKeys { logger.warning("\(unknown): unknown config key, ignored") }
             settings = loaded.settings
@@ -187,40 +163,27 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func flagSettings() -> RedirSettings {
-        var flags = RedirSettings()
-        func set<T>(_ keyPath: WritableKeyPath<RedirSettings, T?>, _ value: T?, _ field: RedirSettings.Field, _ flag: String) {
-            guard let value else { return }
-            flags[keyPath: keyPath] = value
-            flags.origins[field] = "flag \(flag)"
-        }
-        set(\.servers, servers.isEmpty ? nil : servers, .server, "-s")
-        set(\.serverPort, serverPort, .serverPort, "-p")
-        set(\.serverURLs, serverURLs.isEmpty ? nil : serverURLs, .serverURLs, "--server-url")
-        set(\.serversFiles, serversFiles.isEmpty ? nil : serversFiles, .serversFiles, "--servers-file")
-        set(\.strategy, strategy, .strategy, "--strategy")
-        set(\.probeTarget, probeTarget, .probeTarget, "--probe-target")
-        set(\.probeInterval, probeInterval, .probeInterval, "--probe-interval")
-        set(\.probeUDPTarget, probeUDPTarget, .probeUDPTarget, "--probe-udp-target")
-        set(\.controlSocket, controlSocket, .controlSocket, "--control")
-        set(\.metrics, metrics, .metrics, "--metrics")
-        set(\.halfCloseWait, halfCloseWait, .halfCloseWait, "--half-close-wait")
-        set(\.localPort, localPort, .localPort, "-l")
-        set(\.localAddresses, localAddress.map { [$0] }, .localAddress, "-b")
-        set(\.password, password, .password, "-k")
-        set(\.key, key, .key, "--key")
-        set(\.method, method, .method, "-m")
-        set(\.timeout, timeout, .timeout, "-t")
-        set(\.nofile, nofile, .nofile, "-n")
-        set(\.mode, udpOnly ? RelayMode.udpOnly.rawValue : (tcpAndUDP ? RelayMode.tcpAndUDP.rawValue : nil), .mode, udpOnly ? "-U" : "-u")
-        set(\.tcpTproxy, tcpTproxy ? true : nil, .tcpTproxy, "-T")
-        set(\.mtu, mtu, .mtu, "--mtu")
-        set(\.udpTimeout, udpTimeout, .udpTimeout, "--udp-timeout")
-        set(\.udpMaxAssociations, udpMaxAssociations, .udpMaxAssociations, "--udp-max-associations")
-        set(\.outboundFwmark, outboundFwmark, .outboundFwmark, "--outbound-fwmark")
-        set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
-        set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
-        set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")
-        return flags
+        var flags = FlagSettings()
+        relay.apply(to: &flags)
+        flags.set(\.strategy, strategy, .strategy, "--strategy")
+        flags.set(\.probeTarget, probeTarget, .probeTarget, "--probe-target")
+        flags.set(\.probeInterval, probeInterval, .probeInterval, "--probe-interval")
+        flags.set(\.probeUDPTarget, probeUDPTarget, .probeUDPTarget, "--probe-udp-target")
+        flags.set(\.controlSocket, controlSocket, .controlSocket, "--control")
+        flags.set(\.metrics, metrics, .metrics, "--metrics")
+        flags.set(\.halfCloseWait, halfCloseWait, .halfCloseWait, "--half-close-wait")
+        flags.set(\.password, password, .password, "-k")
+        flags.set(\.key, key, .key, "--key")
+        flags.set(\.method, method, .method, "-m")
+        flags.set(\.timeout, timeout, .timeout, "-t")
+        flags.set(\.nofile, nofile, .nofile, "-n")
+        flags.set(\.mtu, mtu, .mtu, "--mtu")
+        flags.set(\.udpTimeout, udpTimeout, .udpTimeout, "--udp-timeout")
+        flags.set(\.udpMaxAssociations, udpMaxAssociations, .udpMaxAssociations, "--udp-max-associations")
+        flags.set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
+        flags.set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
+        flags.set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")
+        return flags.settings
     }
 
     private func raiseFileLimit(to limit: Int, logger: Logger) {

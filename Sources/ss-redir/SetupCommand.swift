@@ -28,7 +28,7 @@ struct SetupCommand: ParsableCommand {
         do {
             var settings = RedirSettings()
             var directory: String?
-            if let path = options.configFile {
+            if let path = options.relay.configFile {
                 let loaded = try ConfigFile.load(path: path)
                 for unknown in loaded.unknownKeys { Console.warn("\(unknown): unknown config key, ignored") }
                 settings = loaded.settings
