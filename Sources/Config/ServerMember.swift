@@ -26,6 +26,25 @@ public struct ServerMember: Sendable, Hashable, CustomStringConvertible {
 /// `--servers-file` / `servers_file` (SIP008). Entries inherit the top-level method, password and port.
 public enum ServerMembers {
     public static func resolve(_ settings: RedirSettings) throws(ConfigError) -> [ServerMember] {
+        let specs = try specs(settings)
+        guard !specs.isEmpty else {
+            throw ConfigError(
+                "no server given: pass -s ADDRESS, --server-url ss://..., --servers-file FILE, or set \"server\" or \"servers\" in the config file (-c)")
+        }
+        var members: [ServerMember] = []
+        for spec in specs {
+            members.append(try member(spec, defaults: settings))
+        }
+        return members
+    }
+
+    /// Every server host named anywhere, without validating keys (setup only needs the addresses).
+    public static func hosts(_ settings: RedirSettings) throws(ConfigError) -> [String] {
+        try specs(settings).compactMap(\.host)
+    }
+
+    /// Every server as written, from all sources, in pool order.
+    static func specs(_ settings: RedirSettings) throws(ConfigError) -> [ServerSpec] {
         var specs: [ServerSpec] = []
         for host in settings.servers ?? [] {
             var spec = ServerSpec(origin: settings.origin(.server))
@@ -42,33 +61,7 @@ public enum ServerMembers {
             }
             specs += try SIP008Document.parse(text, path: path)
         }
-        guard !specs.isEmpty else {
-            throw ConfigError(
-                "no server given: pass -s ADDRESS, --server-url ss://..., --servers-file FILE, or set \"server\" or \"servers\" in the config file (-c)")
-        }
-        var members: [ServerMember] = []
-        for spec in specs {
-            members.append(try member(spec, defaults: settings))
-        }
-        return members
-    }
-
-    /// Every server host named anywhere, without validating keys (setup only needs the addresses).
-    public static func hosts(_ settings: RedirSettings) throws(ConfigError) -> [String] {
-        var hosts = settings.servers ?? []
-        hosts += (settings.serverSpecs ?? []).compactMap(\.host)
-        for (index, url) in (settings.serverURLs ?? []).enumerated() {
-            if let host = try ServerURI.parse(url, origin: "\(settings.origin(.serverURLs)) #\(index + 1)").host {
-                hosts.append(host)
-            }
-        }
-        for path in settings.serversFiles ?? [] {
-            guard let text = TextFileReader.read(path) else {
-                throw ConfigError("\(path): cannot read the SIP008 servers file given by \(settings.origin(.serversFiles))")
-            }
-            hosts += try SIP008Document.parse(text, path: path).compactMap(\.host)
-        }
-        return hosts
+        return specs
     }
 
     static func member(_ spec: ServerSpec, defaults settings: RedirSettings) throws(ConfigError) -> ServerMember {

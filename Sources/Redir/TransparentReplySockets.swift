@@ -28,8 +28,6 @@ final class TransparentReplySockets {
         self.capacity = capacity
     }
 
-    var count: Int { entries.count }
-
     /// Sends `payload` to `client` from `source`. Returns false if no socket can be bound for `source`.
     func send(_ payload: ByteBuffer, from source: SocketAddress, to client: SocketAddress, now: NIODeadline) -> Bool {
         let envelope = AddressedEnvelope(remoteAddress: client, data: payload)

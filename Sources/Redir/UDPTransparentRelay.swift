@@ -36,8 +36,6 @@ final class UDPTransparentRelay {
             eventLoop: eventLoop, mark: mark, capacity: configuration.udpMaxAssociations)
     }
 
-    var associationCount: Int { associations.count }
-
     /// The largest sealed packet we send: the MTU less IP and UDP headers (IPv6's 40 + 8, the stricter), or
     /// what a datagram can carry at all.
     private var maximumPacket: Int {
