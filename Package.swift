@@ -5,7 +5,9 @@ let package = Package(
     name: "ss-redir",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "ss-redir", targets: ["ss-redir"])
+        .executable(name: "ss-redir", targets: ["ss-redir"]),
+        .executable(name: "ss-server", targets: ["ss-server"]),
+        .executable(name: "ss-local", targets: ["ss-local"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -20,11 +22,30 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         // nftables rulesets as values: rendered as nft text, sent as one netlink batch; rtnetlink policy routing.
-        .target(name: "Netfilter", dependencies: ["CMnl", "CNftnl"]),
+        .target(name: "Netfilter", dependencies: ["CMnl", "CNftnl", "IPAddresses"]),
+        // IPv4/IPv6 address and range values shared by rules, the resolver and the ruleset builder.
+        .target(name: "IPAddresses"),
         .target(name: "ShadowsocksCrypto", dependencies: ["CLibCrypto"]),
         .target(
             name: "ShadowsocksProtocol",
             dependencies: ["ShadowsocksCrypto", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // /etc/hosts + resolv.conf, the DNS message codec, an async caching stub resolver.
+        .target(
+            name: "Resolver",
+            dependencies: [
+                "IPAddresses",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Bypass/proxy decisions: CIDR and domain tries, rule files (lists, hosts, ss-libev ACL), sniffers.
+        .target(name: "Rules", dependencies: ["IPAddresses", "Resolver"]),
+        // RFC 1928/1929 messages and their incremental parser.
+        .target(
+            name: "SOCKS5", dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(name: "Config", dependencies: ["ShadowsocksCrypto", "ShadowsocksProtocol"]),
         .target(
@@ -39,7 +60,8 @@ let package = Package(
         .target(
             name: "Redir",
             dependencies: [
-                "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "ServerPool",
+                "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "ServerPool", "Resolver",
+                "Rules", "SOCKS5", "Netfilter",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -58,6 +80,42 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The seed's ssserver on our relay code: single port or port_password, replay filter, forbidden_ip.
+        .target(
+            name: "ShadowsocksServer",
+            dependencies: [
+                "Redir", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "Resolver", "IPAddresses",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ss-server",
+            dependencies: [
+                "ShadowsocksServer", "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ss-local",
+            dependencies: [
+                "Redir", "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Load and lookup costs of the rule tries (issue 5's figures); run with `swift run -c release rules-benchmark`.
+        .executableTarget(name: "rules-benchmark", dependencies: ["Rules"]),
+        .testTarget(name: "ResolverTests", dependencies: ["Resolver", "IPAddresses"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Resolver", "IPAddresses"]),
+        .testTarget(name: "SOCKS5Tests", dependencies: ["SOCKS5", "ShadowsocksProtocol"]),
+        .testTarget(name: "ShadowsocksServerTests", dependencies: ["ShadowsocksServer", "ShadowsocksProtocol", "ShadowsocksCrypto"]),
         .testTarget(name: "ShadowsocksCryptoTests", dependencies: ["ShadowsocksCrypto"]),
         .testTarget(
             name: "ShadowsocksProtocolTests",

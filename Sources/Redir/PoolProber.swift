@@ -127,7 +127,7 @@ extension PoolProber {
         do {
             server = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
             var sealed = ByteBuffer()
-            try AEADPacketCodec(key: member.key).seal(
+            try ShadowsocksUDP.makeCodec(key: member.key).seal(
                 target: udpTarget, payload: ByteBuffer(bytes: Self.dnsQuery), into: &sealed)
             packet = sealed
         } catch {
@@ -166,12 +166,12 @@ extension PoolProber {
 final class UDPProbeHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let server: SocketAddress
-    private let codec: AEADPacketCodec
+    private let codec: any ShadowsocksUDPCodec
     private let answered: EventLoopPromise<Void>
 
     init(server: SocketAddress, key: MasterKey, answered: EventLoopPromise<Void>) throws {
         self.server = server
-        self.codec = try AEADPacketCodec(key: key)
+        self.codec = try ShadowsocksUDP.makeCodec(key: key)
         self.answered = answered
     }
 

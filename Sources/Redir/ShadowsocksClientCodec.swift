@@ -3,7 +3,7 @@ import NIOCore
 import ShadowsocksCrypto
 import ShadowsocksProtocol
 
-/// The Shadowsocks AEAD client side of an upstream connection: encrypts what the relay writes (the target
+/// The Shadowsocks client side of an upstream connection: encrypts what the relay writes (the target
 /// address goes in front of the first write, in the same chunk as the first client bytes) and decrypts what the
 /// server sends. A decoding failure closes the channel; no unauthenticated byte is ever passed on.
 final class ShadowsocksClientCodec: ChannelDuplexHandler {
@@ -12,15 +12,15 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var encoder: AEADChunkEncoder
-    private var decoder: NIOSingleStepByteToMessageProcessor<AEADChunkDecoder>
+    private var encoder: ShadowsocksTCPEncoder
+    private var decoder: NIOSingleStepByteToMessageProcessor<ShadowsocksTCPDecoder>
     private var pendingTarget: SocksAddress?
     private let logger: Logger
     private var failed = false
 
     init(key: MasterKey, target: SocksAddress, logger: Logger) throws {
-        self.encoder = try AEADChunkEncoder(key: key)
-        self.decoder = NIOSingleStepByteToMessageProcessor(AEADChunkDecoder(key: key), maximumBufferSize: 1 << 20)
+        self.encoder = try ShadowsocksTCPEncoder(key: key)
+        self.decoder = NIOSingleStepByteToMessageProcessor(ShadowsocksTCPDecoder(key: key), maximumBufferSize: 1 << 20)
         self.pendingTarget = target
         self.logger = logger
     }

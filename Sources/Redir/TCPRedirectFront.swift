@@ -20,6 +20,9 @@ struct TCPRedirectFront: Sendable {
     let mark: UInt32?
     let pool: ServerPool
     let localAddresses = LocalAddresses()
+    var connector: UpstreamConnector {
+        UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
+    }
 
     /// Binds every listen address. With `reuse_port`, one listening socket per event loop (the kernel spreads
     /// connections over them); otherwise one socket whose accepted connections NIO spreads over all loops.
@@ -82,7 +85,7 @@ struct TCPRedirectFront: Sendable {
         registry.track(channel)
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
         let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
-            self.connect(lanSide, client: client, target: target, on: channel.eventLoop, tried: [])
+            self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
         }
         do {
             try channel.pipeline.syncOperations.addHandlers([
@@ -108,68 +111,5 @@ struct TCPRedirectFront: Sendable {
             return localAddresses.contains(local)
         }
         return channel.localAddress?.socksAddress == target
-    }
-
-    /// Connects to a member chosen by the pool; when that fails before any byte was exchanged, the next member
-    /// is tried, so a dead server costs a client nothing but the connect attempt.
-    private func connect(
-        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
-        tried: Set<ServerMember>
-    ) {
-        guard let member = pool.choose(excluding: tried) else {
-            logger.warning("tcp \(client) -> \(target): no server could be reached (tried \(tried.count)); closing")
-            lanSide.closeChannel()
-            return
-        }
-        logger.info("tcp \(client) -> \(target) via \(member)")
-        connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
-            switch result {
-            case .success(let upstreamSide):
-                pool.recordSuccess(member)
-                pool.connectionOpened(member)
-                lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }
-                lanSide.link(upstream: upstreamSide)
-            case .failure(let error):
-                let reason = ConnectErrorText.describe(error)
-                pool.recordFailure(member, reason: "connect: \(reason)", connecting: true)
-                logger.warning("tcp \(client) -> \(target): cannot reach server \(member): \(reason)")
-                guard lanSide.isActive else { return }
-                connect(lanSide, client: client, target: target, on: eventLoop, tried: tried.union([member]))
-            }
-        }
-    }
-
-    private func connectUpstream(
-        member: ServerMember, target: SocksAddress, on eventLoop: EventLoop
-    ) -> EventLoopFuture<RelayGlueHandler> {
-        let server = member.endpoint
-        let key = member.key
-        let logger = self.logger
-        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
-        var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
-            .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
-            .channelInitializer { upstream in
-                do {
-                    try upstream.pipeline.syncOperations.addHandlers([
-                        ShadowsocksClientCodec(key: key, target: target, logger: logger),
-                        RelayGlueHandler(side: .upstream),
-                    ])
-                    return upstream.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return upstream.eventLoop.makeFailedFuture(error)
-                }
-            }
-        if let mark {
-            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
-        }
-        if configuration.fastOpen {
-            // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
-            bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
-        }
-        return bootstrap.connect(host: server.host, port: server.port).flatMapThrowing { upstream in
-            try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
-        }
     }
 }

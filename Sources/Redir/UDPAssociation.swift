@@ -16,7 +16,7 @@ final class UDPAssociation {
     let target: SocksAddress
     let member: ServerMember
     let server: SocketAddress
-    let codec: AEADPacketCodec
+    let codec: any ShadowsocksUDPCodec
     var channel: Channel?
     /// Sealed packets waiting for the upstream socket to be bound (bounded).
     var backlog: [ByteBuffer] = []
@@ -25,7 +25,7 @@ final class UDPAssociation {
     static let maximumBacklog = 64
 
     init(
-        key: Key, target: SocksAddress, member: ServerMember, server: SocketAddress, codec: AEADPacketCodec,
+        key: Key, target: SocksAddress, member: ServerMember, server: SocketAddress, codec: any ShadowsocksUDPCodec,
         now: NIODeadline
     ) {
         self.key = key

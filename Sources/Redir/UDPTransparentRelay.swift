@@ -15,7 +15,7 @@ final class UDPTransparentRelay {
     private let pool: ServerPool
     /// Members' resolved addresses and packet codecs (one per key), made on first use.
     private var serverAddresses: [ServerEndpoint: SocketAddress] = [:]
-    private var codecs: [MasterKey: AEADPacketCodec] = [:]
+    private var codecs: [MasterKey: any ShadowsocksUDPCodec] = [:]
     private let mark: UInt32?
     private let logger: Logger
     private var associations = LRUTable<UDPAssociation.Key, UDPAssociation>()
@@ -39,7 +39,7 @@ final class UDPTransparentRelay {
     /// The largest sealed packet we send: the MTU less IP and UDP headers (IPv6's 40 + 8, the stricter), or
     /// what a datagram can carry at all.
     private var maximumPacket: Int {
-        configuration.mtu.map { $0 - 48 } ?? AEADPacketCodec.maximumDatagram
+        configuration.mtu.map { $0 - 48 } ?? ShadowsocksUDP.maximumDatagram
     }
 
     func start() {
@@ -119,7 +119,7 @@ final class UDPTransparentRelay {
             return nil
         }
         let server: SocketAddress
-        let codec: AEADPacketCodec
+        let codec: any ShadowsocksUDPCodec
         do {
             server = try address(of: member)
             codec = try self.codec(for: member.key)
@@ -201,9 +201,9 @@ final class UDPTransparentRelay {
         return resolved
     }
 
-    private func codec(for key: MasterKey) throws -> AEADPacketCodec {
+    private func codec(for key: MasterKey) throws -> any ShadowsocksUDPCodec {
         if let codec = codecs[key] { return codec }
-        let codec = try AEADPacketCodec(key: key)
+        let codec = try ShadowsocksUDP.makeCodec(key: key)
         codecs[key] = codec
         return codec
     }

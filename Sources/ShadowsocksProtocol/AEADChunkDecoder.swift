@@ -16,10 +16,12 @@ public struct AEADChunkDecoder: NIOSingleStepByteToMessageDecoder {
 
     private let key: MasterKey
     private let allocator: ByteBufferAllocator
+    private let saltFilter: (any SaltFilter)?
     private var state: State = .awaitingSalt
 
-    public init(key: MasterKey, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    public init(key: MasterKey, saltFilter: (any SaltFilter)? = nil, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.key = key
+        self.saltFilter = saltFilter
         self.allocator = allocator
     }
 
@@ -30,6 +32,10 @@ public struct AEADChunkDecoder: NIOSingleStepByteToMessageDecoder {
                 throw ShadowsocksProtocolError(.authenticationFailed)
             case .awaitingSalt:
                 guard let salt = buffer.readBytes(length: key.method.saltSize) else { return nil }
+                if let saltFilter, !saltFilter.admit(salt) {
+                    state = .failed
+                    throw ShadowsocksProtocolError(.replayedSalt)
+                }
                 state = .awaitingLength(try key.makeCipher(salt: salt, sealing: false))
             case .awaitingLength(let cipher):
                 let sealedSize = AEADFraming.lengthFieldSize + key.method.tagSize

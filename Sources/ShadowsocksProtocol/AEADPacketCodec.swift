@@ -3,9 +3,9 @@ import ShadowsocksCrypto
 
 /// SIP004 UDP packets: [salt][sealed(target address + payload) + tag], a fresh salt per packet and the nonce
 /// at zero. One codec per direction owns a reused EVP context that is re-keyed for every packet.
-public final class AEADPacketCodec {
+public final class AEADPacketCodec: ShadowsocksUDPCodec {
     /// The largest datagram IPv4 can carry (65535 - 20 IP - 8 UDP).
-    public static let maximumDatagram = 65_507
+    public static let maximumDatagram = ShadowsocksUDP.maximumDatagram
 
     private let key: MasterKey
     private let subkeys: SubkeyDeriver

@@ -11,6 +11,8 @@ public struct ShadowsocksProtocolError: Error, Hashable, Sendable, CustomStringC
         case unknownAddressType(UInt8)
         /// A domain name of length zero.
         case emptyDomain
+        /// A salt or IV the server's replay filter has seen before.
+        case replayedSalt
     }
 
     public let kind: Kind
@@ -24,6 +26,7 @@ public struct ShadowsocksProtocolError: Error, Hashable, Sendable, CustomStringC
         case .truncated: "stream ended inside an AEAD chunk"
         case .unknownAddressType(let type): "unknown address type 0x\(String(type, radix: 16))"
         case .emptyDomain: "empty domain name in address"
+        case .replayedSalt: "salt/IV seen before (a replayed stream or packet)"
         }
     }
 }

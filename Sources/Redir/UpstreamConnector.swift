@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import ServerPool
+import ShadowsocksCrypto
+import ShadowsocksProtocol
+
+/// The shared TCP relay client: given a LAN-side relay handler and a target, it picks a pool member, opens the
+/// encrypted upstream connection and links the two. Every front (redirect, TPROXY, SOCKS5) goes through here.
+struct UpstreamConnector: Sendable {
+    let configuration: RedirConfiguration
+    let logger: Logger
+    /// SO_MARK for upstream sockets, when the process may set one.
+    let mark: UInt32?
+    let pool: ServerPool
+
+    /// Connects to a member chosen by the pool; when that fails before any byte was exchanged, the next member
+    /// is tried, so a dead server costs a client nothing but the connect attempt. `onFailure` runs when no
+    /// member could be reached (the LAN side is closed right after).
+    func connect(
+        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
+        onConnected: (@Sendable () -> Void)? = nil, onFailure: (@Sendable () -> Void)? = nil
+    ) {
+        connect(lanSide, client: client, target: target, on: eventLoop, tried: [], onConnected: onConnected,
+            onFailure: onFailure)
+    }
+
+    private func connect(
+        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
+        tried: Set<ServerMember>, onConnected: (@Sendable () -> Void)?, onFailure: (@Sendable () -> Void)?
+    ) {
+        guard let member = pool.choose(excluding: tried) else {
+            logger.warning("tcp \(client) -> \(target): no server could be reached (tried \(tried.count)); closing")
+            onFailure?()
+            lanSide.closeChannel()
+            return
+        }
+        logger.info("tcp \(client) -> \(target) via \(member)")
+        connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let upstreamSide):
+                pool.recordSuccess(member)
+                pool.connectionOpened(member)
+                lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }
+                onConnected?()
+                lanSide.link(upstream: upstreamSide)
+            case .failure(let error):
+                let reason = ConnectErrorText.describe(error)
+                pool.recordFailure(member, reason: "connect: \(reason)", connecting: true)
+                logger.warning("tcp \(client) -> \(target): cannot reach server \(member): \(reason)")
+                guard lanSide.isActive else { return }
+                connect(lanSide, client: client, target: target, on: eventLoop, tried: tried.union([member]),
+                    onConnected: onConnected, onFailure: onFailure)
+            }
+        }
+    }
+
+    private func connectUpstream(
+        member: ServerMember, target: SocksAddress, on eventLoop: EventLoop
+    ) -> EventLoopFuture<RelayGlueHandler> {
+        let server = member.endpoint
+        let key = member.key
+        let logger = self.logger
+        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
+            .channelInitializer { upstream in
+                do {
+                    try upstream.pipeline.syncOperations.addHandlers([
+                        ShadowsocksClientCodec(key: key, target: target, logger: logger),
+                        RelayGlueHandler(side: .upstream),
+                    ])
+                    return upstream.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return upstream.eventLoop.makeFailedFuture(error)
+                }
+            }
+        if let mark {
+            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
+        }
+        if configuration.fastOpen {
+            // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
+            bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
+        }
+        return bootstrap.connect(host: server.host, port: server.port).flatMapThrowing { upstream in
+            try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
+        }
+    }
+}

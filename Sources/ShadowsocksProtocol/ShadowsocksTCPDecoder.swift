@@ -1,0 +1,34 @@
+import NIOCore
+import ShadowsocksCrypto
+
+/// The receiving half of a Shadowsocks TCP stream for any method, as an incremental decoder. A `SaltFilter`
+/// (servers use one) rejects a stream whose salt/IV was seen before.
+public struct ShadowsocksTCPDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+
+    private enum Framing {
+        case aead(AEADChunkDecoder)
+    }
+
+    private var framing: Framing
+
+    public init(key: MasterKey, saltFilter: (any SaltFilter)? = nil, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        framing = .aead(AEADChunkDecoder(key: key, saltFilter: saltFilter, allocator: allocator))
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
+        switch framing {
+        case .aead(var decoder):
+            defer { framing = .aead(decoder) }
+            return try decoder.decode(buffer: &buffer)
+        }
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ByteBuffer? {
+        switch framing {
+        case .aead(var decoder):
+            defer { framing = .aead(decoder) }
+            return try decoder.decodeLast(buffer: &buffer, seenEOF: seenEOF)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import NIOCore
+import ShadowsocksCrypto
+
+/// One encrypted datagram per UDP packet, for any method. Implemented by the AEAD (SIP004) and stream-cipher
+/// packet codecs; `ShadowsocksUDP.makeCodec(key:)` picks the one a method needs.
+public protocol ShadowsocksUDPCodec: AnyObject {
+    /// Bytes `seal` writes for a payload of `payloadCount` bytes to `target`.
+    func sealedSize(target: SocksAddress, payloadCount: Int) -> Int
+    /// Appends one encrypted packet carrying `payload` for `target` to `output`.
+    func seal(target: SocksAddress, payload: ByteBuffer, into output: inout ByteBuffer) throws
+    /// Decrypts one packet; returns the address it carries and the payload. Nothing unauthenticated is returned.
+    func open(_ packet: ByteBuffer) throws -> (address: SocksAddress, payload: ByteBuffer)
+}
+
+public enum ShadowsocksUDP {
+    /// The packet codec for `key`'s method.
+    public static func makeCodec(key: MasterKey) throws -> any ShadowsocksUDPCodec {
+        try AEADPacketCodec(key: key)
+    }
+
+    /// The largest datagram IPv4 can carry (65535 - 20 IP - 8 UDP).
+    public static let maximumDatagram = 65_507
+}

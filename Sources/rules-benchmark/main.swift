@@ -1,0 +1,2 @@
+// Placeholder (issue 7 / issue 5).
+print("not built yet")
