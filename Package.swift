@@ -18,6 +18,13 @@ let package = Package(
     targets: [
         // C shims, one job each: Linux socket options NIO does not expose (SO_ORIGINAL_DST and friends).
         .target(name: "CShadowsocksLinux"),
+        // C shim, one job: switch user keeping the network capabilities (prctl/capset are not callable from Swift).
+        .target(name: "CPrivileges"),
+        // -f pid file + background, -a user, --log-file, the seed's -d start|stop|restart; shared by the executables.
+        .target(
+            name: "Daemon",
+            dependencies: ["CPrivileges", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
@@ -74,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "ss-redir",
             dependencies: [
-                "Redir", "Config", "Netfilter",
+                "Redir", "Config", "Netfilter", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -19,6 +19,8 @@ public struct RedirService: Service {
     public var shutdownGrace: TimeAmount = .seconds(3)
     /// Re-reads the configuration (file and flags) on SIGHUP; the new pool is applied, the rest needs a restart.
     public var reload: (@Sendable () throws -> RedirConfiguration)?
+    /// Called once every front listens (a daemon's parent then exits 0).
+    public var onReady: (@Sendable () -> Void)?
 
     public init(configuration: RedirConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -80,6 +82,7 @@ public struct RedirService: Service {
             let addresses = udpFront.listenAddresses.compactMap { $0.socksAddress.map { "\($0)" } }
             fronts.append("udp tproxy on \(addresses.joined(separator: ", "))")
         }
+        onReady?()
         logger.notice(
             "listening: \(fronts.joined(separator: "; ")) (\(configuration.strategy.rawValue) over: \(servers))")
 

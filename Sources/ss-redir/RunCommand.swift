@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Daemon
 import Logging
 import Netfilter
 import Redir
@@ -18,6 +19,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var relay: RelayOptions
 
+    @OptionGroup(title: "Process") var daemon: DaemonOptions
 
 
 
@@ -103,13 +105,30 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customShort("v"), help: "Verbose: log every connection.")
     var verbose = false
 
+    @Flag(name: .customShort("q"), help: "Quiet: log only warnings and errors.")
+    var quiet = false
+
+    /// What `prepare` did before any thread started.
+    struct Prepared: Sendable {
+        let configuration: RedirConfiguration
+        let logger: Logger
+        let process: DaemonProcess
+    }
+
     func run() async throws {
+        try await run(prepared: prepare())
+    }
+
+    /// Reads the configuration, raises limits and applies -f/-a/--log-file. Runs while the process has a
+    /// single thread (see Entry).
+    func prepare() throws -> Prepared {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = verbose ? .info : .notice
+            handler.logLevel = verbose ? .info : (quiet ? .warning : .notice)
             return handler
         }
         let logger = Logger(label: "ss-redir")
+        daemon.stopIfAsked(program: "ss-redir")
         let configuration: RedirConfiguration
         do {
             configuration = try resolveConfiguration(logger: logger)
@@ -117,7 +136,21 @@ struct RunCommand: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode(2)
         }
+        let process: DaemonProcess
+        do {
+            process = try daemon.prepare(program: "ss-redir")
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
         if let limit = configuration.nofile { raiseFileLimit(to: limit, logger: logger) }
+        return Prepared(configuration: configuration, logger: logger, process: process)
+    }
+
+    func run(prepared: Prepared) async throws {
+        let configuration = prepared.configuration
+        let logger = prepared.logger
+        defer { prepared.process.finish() }
         var rules: AutoSetup?
         if autoSetup {
             do {
@@ -136,6 +169,7 @@ struct RunCommand: AsyncParsableCommand {
         var service = RedirService(configuration: configuration, logger: logger)
         let reloadCommand = self
         service.reload = { try reloadCommand.resolveConfiguration(logger: logger) }
+        service.onReady = { prepared.process.signalReady() }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct SSRedirCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ss-redir",

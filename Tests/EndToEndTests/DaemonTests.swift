@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+extension EndToEnd {
+    @Suite("Daemon options (-f, -a, --log-file, -d)") struct DaemonTests {
+        @Test("-f backgrounds with a locked pid file, -a keeps only the network capabilities, -d stop ends it")
+        func backgroundAsNobody() throws {
+            try Testbed.with { bed in
+                let password = UUID().uuidString
+                _ = try bed.startTarget()
+                _ = try bed.startSSServer(method: "aes-256-gcm", password: password)
+                let pidFile = bed.path("ss-redir.pid")
+                let logFile = bed.path("ss-redir.log")
+                // The control socket must be somewhere the unprivileged user may create it.
+                let control = "/tmp/\(bed.prefix)-control.sock"
+                defer { try? FileManager.default.removeItem(atPath: control) }
+                let arguments = [
+                    Testbed.ssRedirBinary, "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)",
+                    "-l", "\(ProxyChain.redirPort)", "-b", "::", "-k", password, "-m", "aes-256-gcm",
+                    "-f", pidFile, "-a", "nobody", "--log-file", logFile, "--control", control,
+                ]
+                // The parent returns once the child listens, exit 0.
+                let start = try bed.run(.gw, arguments, timeout: .seconds(20))
+                #expect(start.succeeded, "\(start.stderr)")
+                let pidText = try String(contentsOfFile: pidFile, encoding: .utf8)
+                let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+                defer { kill(pid, SIGKILL) }
+                let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+                #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "\(status)")
+                // CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13) and nothing else.
+                #expect(status.contains("CapEff:\t0000000000003400"), "\(status)")
+                #expect(status.contains("CapPrm:\t0000000000003400"), "\(status)")
+
+                // Relaying still works as nobody (SO_MARK and the original destination need no more).
+                let transfer = try bed.download(size: 256 << 10, tag: "as-nobody")
+                #expect(transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256, "\(bed.diagnostics)")
+
+                // A second instance with the same pid file refuses to start.
+                let second = try bed.run(.gw, arguments.map { $0 == "\(ProxyChain.redirPort)" ? "1081" : $0 })
+                #expect(!second.succeeded)
+                #expect(second.stderr.contains("another instance is running (pid \(pid)"), "\(second.stderr)")
+
+                let stop = try bed.run(.gw, [Testbed.ssRedirBinary, "-d", "stop", "-f", pidFile])
+                #expect(stop.succeeded, "\(stop.stderr)")
+                // Gone, or a zombie waiting for a PID 1 that may not reap (containers).
+                let state = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "State:\tZ"
+                #expect(state.contains("State:\tZ"), "pid \(pid) still running after -d stop: \(state.prefix(200))")
+                let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+                #expect(log.contains("listening:") && log.contains("shutting down"), "\(log)")
+            }
+        }
+
+        @Test("-f: a start-up error reaches the terminal and the parent exits non-zero")
+        func startupErrorReported() throws {
+            try Testbed.with { bed in
+                let result = try bed.run(.gw, [
+                    Testbed.ssRedirBinary, "-s", Testbed.wanIPv4, "-p", "8388", "-k", "x", "-l", "1080",
+                    "-b", "203.0.113.9", "-f", bed.path("fail.pid"),
+                ])
+                #expect(!result.succeeded)
+                #expect(result.stderr.contains("cannot listen on 203.0.113.9"), "\(result.stderr)")
+            }
+        }
+    }
+}
