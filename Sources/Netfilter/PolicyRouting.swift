@@ -102,6 +102,38 @@ public final class PolicyRouting {
         return removed
     }
 
+    /// Asks the kernel how it routes a packet to a public address that carries `mark` (`ip route get ADDR mark
+    /// MARK`): true when the answer is the `local` route TPROXY needs, false when the packet would leave the box.
+    public func routesMarkedPacketsLocally(mark: UInt32, family: IPFamily) throws(NetfilterError) -> Bool {
+        // TEST-NET-2 / documentation prefix: any public-looking destination does; these never leave a lab.
+        let destination: [UInt8] = family == .ipv4 ? [198, 51, 100, 1] : [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]
+        let message = build(type: RTM_GETROUTE, flags: 0, extra: MemoryLayout<rtmsg>.size) { nlh, header in
+            let request = header.assumingMemoryBound(to: rtmsg.self)
+            request.pointee.rtm_family = addressFamily(family)
+            request.pointee.rtm_dst_len = UInt8(destination.count * 8)
+            destination.withUnsafeBytes { bytes in
+                mnl_attr_put(nlh, UInt16(RTA_DST.rawValue), bytes.count, bytes.baseAddress)
+            }
+            mnl_attr_put_u32(nlh, UInt16(RTA_MARK.rawValue), mark)
+        }
+        let requestSequence = sequence
+        try socket.send(message)
+        while true {
+            guard let datagram = try socket.receive(timeoutMilliseconds: 5_000) else {
+                throw NetfilterError(.socket, "no answer from rtnetlink while looking up a route")
+            }
+            for reply in Netlink.messages(in: datagram) where reply.sequence == requestSequence {
+                if let error = Netlink.errorReply(reply) {
+                    // No route at all (ENETUNREACH) means no local route either.
+                    if error.code == ENETUNREACH || error.code == EAFNOSUPPORT || error.code == 0 { return false }
+                    throw routingError("look up a route \(familyName(family)) with mark 0x\(String(mark, radix: 16))", error.code)
+                }
+                guard reply.type == UInt16(RTM_NEWROUTE), reply.payload.count >= MemoryLayout<rtmsg>.size else { continue }
+                return reply.payload[reply.payload.startIndex + 7] == UInt8(RTN_LOCAL)
+            }
+        }
+    }
+
     /// Names of the interfaces the main table's default routes (IPv4 and IPv6) leave through.
     public func defaultRouteInterfaces() throws(NetfilterError) -> [String] {
         var names: [String] = []

@@ -34,6 +34,7 @@ struct CheckCommand: ParsableCommand {
         let configuration = checkConfig(&report)
         checkDaemon(&report, socket: controlSocket ?? configuration?.controlSocket ?? RedirConfiguration.defaultControlSocket)
         checkTable(&report)
+        if let configuration, configuration.relaysUDP || configuration.tcpTproxy { checkPolicyRouting(&report) }
         if report.failures > 0 {
             print("\(report.failures) of \(report.checks) checks failed")
             throw ExitCode(1)
@@ -119,6 +120,29 @@ struct CheckCommand: ParsableCommand {
             report.fail(
                 "cannot read nftables: \(error.message)",
                 fix: "run check as root (reading nftables needs CAP_NET_ADMIN)")
+        }
+    }
+}
+
+extension CheckCommand {
+    /// TPROXY only delivers marked packets if a policy rule sends them to a `local` route; ask the kernel how it
+    /// would route one (`ip route get ADDR mark MARK`).
+    fileprivate func checkPolicyRouting(_ report: inout CheckReport) {
+        let mark = FirewallMarks.tproxyMark
+        do {
+            let routing = try PolicyRouting()
+            for family in IPFamily.allCases {
+                let name = family == .ipv4 ? "IPv4" : "IPv6"
+                if try routing.routesMarkedPacketsLocally(mark: mark, family: family) {
+                    report.pass("policy routing: \(name) packets marked 0x\(String(mark, radix: 16)) are delivered locally (TPROXY works)")
+                } else {
+                    report.fail(
+                        "policy routing: \(name) packets marked 0x\(String(mark, radix: 16)) are routed out, not to the proxy: UDP (and -T TCP) is not captured",
+                        fix: "ss-redir setup -c \(configFile) adds it; by hand: ip \(family == .ipv4 ? "" : "-6 ")rule add fwmark 0x\(String(mark, radix: 16)) lookup \(FirewallMarks.tproxyRouteTable); ip \(family == .ipv4 ? "" : "-6 ")route add local default dev lo table \(FirewallMarks.tproxyRouteTable)")
+                }
+            }
+        } catch {
+            report.fail("cannot read the routing setup: \(error.message)", fix: "run check as root")
         }
     }
 }

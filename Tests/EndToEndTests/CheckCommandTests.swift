@@ -36,3 +36,30 @@ import Testing
         #expect(result.stdout.contains("FAIL  \(config.path):3: key \"server_port\""))
     }
 }
+
+extension EndToEnd {
+    @Suite("ss-redir check against a gateway") struct CheckGatewayTests {
+        @Test("UDP config: policy routing is red before setup (with the ip rule fix) and green after")
+        func policyRouting() throws {
+            try Testbed.with(rules: "none") { bed in
+                let socket = bed.path("control.sock")
+                let config = try bed.writeFile(
+                    "check.json",
+                    """
+                    {"server": "\(Testbed.wanIPv4)", "server_port": 8388, "password": "x", "local_port": 1080,
+                     "local_address": "::", "mode": "tcp_and_udp", "control_socket": "\(socket)"}
+                    """)
+                let before = try bed.ssRedir(["check", "-c", config])
+                #expect(before.status == 1)
+                #expect(before.stdout.contains("FAIL  policy routing: IPv4 packets marked 0x1 are routed out"), "\(before.stdout)")
+                #expect(before.stdout.contains("ip rule add fwmark 0x1 lookup 100"), "\(before.stdout)")
+                let setup = try bed.ssRedir(["setup", "-c", config])
+                #expect(setup.succeeded, "\(setup.summary)")
+                let after = try bed.ssRedir(["check", "-c", config])
+                #expect(after.stdout.contains("ok    policy routing: IPv4 packets marked 0x1 are delivered locally"), "\(after.stdout)")
+                #expect(after.stdout.contains("ok    policy routing: IPv6"), "\(after.stdout)")
+                #expect(after.stdout.contains("ok    nftables table inet ss_redir is installed"), "\(after.stdout)")
+            }
+        }
+    }
+}
