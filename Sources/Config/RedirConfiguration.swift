@@ -125,8 +125,8 @@ public struct RedirConfiguration: Sendable {
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
     }
 
-    /// "host:port" or "[v6]:port", for probe targets and listen addresses.
-    private static func endpoint(_ text: String?, origin: String, example: String) throws(ConfigError) -> ServerEndpoint? {
+    /// "host:port" or "[v6]:port", for probe targets and listen addresses; `origin` names the flag or key.
+    public static func endpoint(_ text: String?, origin: String, example: String) throws(ConfigError) -> ServerEndpoint? {
         guard let text else { return nil }
         guard let (host, portText) = ServerURI.splitHostPort(Substring(text)), let port = Int(portText),
             (1...65_535).contains(port), !host.isEmpty

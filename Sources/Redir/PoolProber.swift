@@ -54,8 +54,25 @@ final class PoolProber: Sendable {
 
     private func probe(_ member: ServerMember) {
         let started = NIODeadline.now()
+        Self.request(through: member, target: target, targetHost: targetHost, eventLoop: eventLoop, mark: mark)
+            .whenComplete { [pool, logger] result in
+                switch result {
+                case .success:
+                    pool.recordSuccess(member, latency: .now() - started)
+                case .failure(let error):
+                    let reason = ConnectErrorText.describe(error)
+                    logger.debug("probe \(member): \(reason)")
+                    pool.recordFailure(member, reason: "probe: \(reason)")
+                }
+            }
+    }
+
+    /// A TCP connect to the member and, with a target, a real Shadowsocks request (HTTP HEAD) through it that
+    /// must be answered with authentic bytes within `timeout`.
+    static func request(
+        through member: ServerMember, target: SocksAddress?, targetHost: String, eventLoop: EventLoop, mark: UInt32?
+    ) -> EventLoopFuture<Void> {
         let answered = eventLoop.makePromise(of: Void.self)
-        let target = self.target
         var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(Self.timeout)
             .channelInitializer { channel in
@@ -75,7 +92,7 @@ final class PoolProber: Sendable {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
         let request = "HEAD / HTTP/1.1\r\nHost: \(targetHost)\r\nConnection: close\r\n\r\n"
-        bootstrap.connect(host: member.endpoint.host, port: member.endpoint.port).whenComplete { [self] result in
+        bootstrap.connect(host: member.endpoint.host, port: member.endpoint.port).whenComplete { result in
             switch result {
             case .failure(let error):
                 answered.fail(error)
@@ -95,16 +112,7 @@ final class PoolProber: Sendable {
                 }
             }
         }
-        answered.futureResult.whenComplete { [pool, logger] result in
-            switch result {
-            case .success:
-                pool.recordSuccess(member, latency: .now() - started)
-            case .failure(let error):
-                let reason = ConnectErrorText.describe(error)
-                logger.debug("probe \(member): \(reason)")
-                pool.recordFailure(member, reason: "probe: \(reason)")
-            }
-        }
+        return answered.futureResult
     }
 }
 
@@ -115,24 +123,30 @@ extension PoolProber {
 
     fileprivate func probeUDP(_ member: ServerMember) {
         guard let udpTarget else { return }
-        let answered = eventLoop.makePromise(of: Void.self)
-        answered.futureResult.whenComplete { [pool] result in
+        Self.query(through: member, target: udpTarget, eventLoop: eventLoop, mark: mark).whenComplete { [pool] result in
             switch result {
             case .success: pool.recordUDPProbe(member, ok: true)
             case .failure(let error): pool.recordUDPProbe(member, ok: false, reason: "\(error)")
             }
         }
+    }
+
+    /// One DNS query to `target` sealed as a Shadowsocks UDP packet; succeeds at the first authentic reply.
+    static func query(
+        through member: ServerMember, target: SocksAddress, eventLoop: EventLoop, mark: UInt32?
+    ) -> EventLoopFuture<Void> {
+        let answered = eventLoop.makePromise(of: Void.self)
         let server: SocketAddress
         let packet: ByteBuffer
         do {
             server = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
             var sealed = ByteBuffer()
             try ShadowsocksUDP.makeCodec(key: member.key).seal(
-                target: udpTarget, payload: ByteBuffer(bytes: Self.dnsQuery), into: &sealed)
+                target: target, payload: ByteBuffer(bytes: Self.dnsQuery), into: &sealed)
             packet = sealed
         } catch {
             answered.fail(error)
-            return
+            return answered.futureResult
         }
         let key = member.key
         var bootstrap = DatagramBootstrap(group: eventLoop)
@@ -146,7 +160,7 @@ extension PoolProber {
         if let mark {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
-        bootstrap.bind(host: server.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).whenComplete { [eventLoop] result in
+        bootstrap.bind(host: server.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).whenComplete { result in
             switch result {
             case .failure(let error):
                 answered.fail(error)
@@ -159,6 +173,7 @@ extension PoolProber {
                 }
             }
         }
+        return answered.futureResult
     }
 }
 

@@ -29,10 +29,21 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("table"), help: "The nftables table `ss-redir setup` installed (inet family).")
     var table = "ss_redir"
 
+    @Option(
+        name: .customLong("test-target"),
+        help: "host:port each server must reach for the test request (default: the config's probe_target, else connectivitycheck.gstatic.com:80).")
+    var testTarget: String?
+
+    @Option(
+        name: .customLong("test-udp-target"),
+        help: "host:port of a DNS resolver each UDP server must reach (default: probe_udp_target, else 8.8.8.8:53).")
+    var testUDPTarget: String?
+
     func run() throws {
         var report = CheckReport(color: isatty(STDOUT_FILENO) == 1)
         let configuration = checkConfig(&report)
         checkDaemon(&report, socket: controlSocket ?? configuration?.controlSocket ?? RedirConfiguration.defaultControlSocket)
+        if let configuration { checkMembers(&report, configuration) }
         checkTable(&report)
         if let configuration, configuration.relaysUDP || configuration.tcpTproxy { checkPolicyRouting(&report) }
         if report.failures > 0 {
@@ -125,6 +136,51 @@ struct CheckCommand: ParsableCommand {
 }
 
 extension CheckCommand {
+    /// A real Shadowsocks request through every member, made by check itself: proves address, port, password and
+    /// method, and that the server reaches the internet (a daemon's "up" may be only a TCP connect).
+    fileprivate func checkMembers(_ report: inout CheckReport, _ configuration: RedirConfiguration) {
+        let tcpTarget: ServerEndpoint
+        var udpTarget: ServerEndpoint?
+        do {
+            tcpTarget = try RedirConfiguration.endpoint(
+                testTarget, origin: "--test-target", example: "www.gstatic.com:80")
+                ?? configuration.probeTarget ?? ServerEndpoint(host: "connectivitycheck.gstatic.com", port: 80)
+            if configuration.relaysUDP {
+                udpTarget = try RedirConfiguration.endpoint(
+                    testUDPTarget, origin: "--test-udp-target", example: "8.8.8.8:53")
+                    ?? configuration.probeUDPTarget ?? ServerEndpoint(host: "8.8.8.8", port: 53)
+            }
+        } catch {
+            report.fail(error.message, fix: "give host:port")
+            return
+        }
+        let mark = configuration.outboundFwmark == 0 ? nil : configuration.outboundFwmark
+        for outcome in MemberCheck.run(
+            members: configuration.members, tcpTarget: tcpTarget, udpTarget: udpTarget, mark: mark)
+        {
+            switch outcome.tcp {
+            case .success(let time):
+                report.pass("test request through \(outcome.member) to \(tcpTarget): answered in \(Console.milliseconds(time)) ms")
+            case .failure(let failure):
+                report.fail(
+                    "test request through \(outcome.member) to \(tcpTarget) failed: \(failure)",
+                    fix: "check the server's address, port, password and method (they must match the server's), "
+                        + "that the gateway reaches it, and that the server reaches \(tcpTarget) (or pass --test-target)")
+            }
+            switch outcome.udp {
+            case .success(let time)?:
+                report.pass("DNS query over UDP through \(outcome.member) to \(udpTarget!): answered in \(Console.milliseconds(time)) ms")
+            case .failure(let failure)?:
+                report.fail(
+                    "DNS query over UDP through \(outcome.member) to \(udpTarget!) failed: \(failure)",
+                    fix: "start the server with UDP relay (ss-server -u, mode tcp_and_udp), or set \"udp\": false for it "
+                        + "(or pass --test-udp-target)")
+            case nil:
+                break
+            }
+        }
+    }
+
     /// TPROXY only delivers marked packets if a policy rule sends them to a `local` route; ask the kernel how it
     /// would route one (`ip route get ADDR mark MARK`).
     fileprivate func checkPolicyRouting(_ report: inout CheckReport) {

@@ -61,5 +61,35 @@ extension EndToEnd {
                 #expect(after.stdout.contains("ok    nftables table inet ss_redir is installed"), "\(after.stdout)")
             }
         }
+
+        @Test("A running chain: each server answers a real request over TCP and UDP; a wrong password is red")
+        func membersAnswer() throws {
+            try Testbed.with { bed in
+                let password = UUID().uuidString
+                let chain = try bed.startChain(password: password, extraRedirArguments: ["-u", "--control", bed.path("c.sock")])
+                let echo = try bed.start(
+                    .wan, name: "udp-echo",
+                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
+                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                func config(_ password: String) throws -> String {
+                    try bed.writeFile(
+                        "check-\(password.prefix(4)).json",
+                        """
+                        {"server": "\(Testbed.wanIPv4)", "server_port": \(ProxyChain.serverPort), "password": "\(password)",
+                         "method": "aes-256-gcm", "local_port": \(ProxyChain.redirPort), "mode": "tcp_and_udp",
+                         "probe_target": "\(Testbed.wanIPv4):\(ProxyChain.httpPort)", "probe_udp_target": "\(Testbed.wanIPv4):7",
+                         "control_socket": "\(bed.path("c.sock"))"}
+                        """)
+                }
+                let good = try bed.ssRedir(["check", "-c", config(password)])
+                #expect(good.stdout.contains("ok    test request through \(Testbed.wanIPv4):\(ProxyChain.serverPort) to \(Testbed.wanIPv4):80: answered in"), "\(good.stdout)")
+                #expect(good.stdout.contains("ok    DNS query over UDP through"), "\(good.stdout)")
+                #expect(good.stdout.contains("ok    daemon answers"), "\(good.stdout)")
+                let bad = try bed.ssRedir(["check", "-c", config("wrong-password")])
+                #expect(bad.status == 1)
+                #expect(bad.stdout.contains("FAIL  test request through"), "\(bad.stdout)")
+                _ = chain
+            }
+        }
     }
 }
