@@ -8,7 +8,7 @@ public enum ConfigFile {
     /// one file can serve several programs.
     static let knownForeignKeys: Set<String> = [
         "local", "workers", "user", "plugin", "plugin_opts", "plugin_args", "fast_open_timeout", "ipv6_first",
-        "nameserver", "dns_server", "mptcp", "acl", "tunnel_address", "remarks", "server_url",
+        "nameserver", "dns_server", "mptcp", "tunnel_address", "remarks", "server_url",
         "manager_address", "port_password", "log-file", "pid_file",
     ]
 
@@ -97,6 +97,14 @@ public enum ConfigFile {
             case .bypassFiles: settings.bypassFiles = try stringList(node, origin: origin)
             case .proxyFiles: settings.proxyFiles = try stringList(node, origin: origin)
             case .lanInterfaces: settings.lanInterfaces = try stringList(node, origin: origin)
+            case .acl: settings.acl = try string("an ACL file path")
+            case .rules: settings.rules = try stringList(node, origin: origin)
+            case .dnsListen: settings.dnsListen = try string("ADDRESS:PORT")
+            case .dnsRemote: settings.dnsRemote = try string("ADDRESS:PORT")
+            case .dnsDirect: settings.dnsDirect = try string("ADDRESS:PORT")
+            case .sniffWait: settings.sniffWait = try string("milliseconds")
+            case .resolvConf: settings.resolvConf = try string("a file path")
+            case .hostsFile: settings.hostsFile = try string("a file path")
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)

@@ -31,6 +31,15 @@ public struct RedirSettings: Sendable {
     public var bypassFiles: [String]?
     public var proxyFiles: [String]?
     public var lanInterfaces: [String]?
+    /// Bypass rules and DNS (docs/rules.md, docs/dns.md).
+    public var acl: String?
+    public var rules: [String]?
+    public var dnsListen: String?
+    public var dnsRemote: String?
+    public var dnsDirect: String?
+    public var sniffWait: String?
+    public var resolvConf: String?
+    public var hostsFile: String?
     /// The pool: `servers` entries, SIP002 URIs, SIP008 files; and how members are chosen and probed.
     public var serverSpecs: [ServerSpec]?
     public var serverURLs: [String]?
@@ -54,6 +63,8 @@ public struct RedirSettings: Sendable {
         case tcpTproxy = "tcp_tproxy", mtu, udpTimeout = "udp_timeout"
         case udpMaxAssociations = "udp_max_associations", outboundFwmark = "outbound_fwmark"
         case bypassFiles = "bypass_files", proxyFiles = "proxy_files", lanInterfaces = "lan_interfaces"
+        case acl, rules, dnsListen = "dns_listen", dnsRemote = "dns_remote", dnsDirect = "dns_direct"
+        case sniffWait = "sniff_wait", resolvConf = "resolv_conf", hostsFile = "hosts_file"
     }
 
     public init() {}
@@ -92,6 +103,14 @@ public struct RedirSettings: Sendable {
         merged.metrics = other.metrics ?? metrics
         merged.probeUDPTarget = other.probeUDPTarget ?? probeUDPTarget
         merged.halfCloseWait = other.halfCloseWait ?? halfCloseWait
+        merged.acl = other.acl ?? acl
+        merged.rules = other.rules ?? rules
+        merged.dnsListen = other.dnsListen ?? dnsListen
+        merged.dnsRemote = other.dnsRemote ?? dnsRemote
+        merged.dnsDirect = other.dnsDirect ?? dnsDirect
+        merged.sniffWait = other.sniffWait ?? sniffWait
+        merged.resolvConf = other.resolvConf ?? resolvConf
+        merged.hostsFile = other.hostsFile ?? hostsFile
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

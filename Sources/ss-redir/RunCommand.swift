@@ -97,6 +97,42 @@ struct RunCommand: AsyncParsableCommand {
         help: "After a LAN client's FIN, seconds of server silence before the FIN is passed on (default 3).")
     var halfCloseWait: String?
 
+    @Option(
+        name: .customLong("acl"),
+        help: "shadowsocks-libev ACL file ([proxy_all]/[bypass_all], [bypass_list]/[proxy_list]); see docs/rules.md.")
+    var acl: String?
+
+    @Option(
+        name: .customLong("rules"),
+        help: "Rule file (CIDRs, domains, hosts lines, dnsmasq server=/d/ lines); repeatable; proxy:FILE for the proxy list.")
+    var rules: [String] = []
+
+    @Option(
+        name: .customLong("sniff-wait"),
+        help: "With domain rules: milliseconds to wait for a client's first bytes (TLS SNI, HTTP Host) (default 300).")
+    var sniffWait: String?
+
+    @Option(
+        name: .customLong("dns-listen"),
+        help: "Serve LAN DNS on ADDR:PORT: bypassed names asked of the local resolvers, the rest through the tunnel.")
+    var dnsListen: String?
+
+    @Option(
+        name: .customLong("dns-remote"),
+        help: "Resolver the tunnel asks for proxied names (default 8.8.8.8:53).")
+    var dnsRemote: String?
+
+    @Option(
+        name: .customLong("dns-direct"),
+        help: "Resolver for bypassed names (default: the nameservers of --resolv-conf).")
+    var dnsDirect: String?
+
+    @Option(name: .customLong("resolv-conf"), help: "resolv.conf to read (default /etc/resolv.conf).")
+    var resolvConf: String?
+
+    @Option(name: .customLong("hosts-file"), help: "hosts file to read (default /etc/hosts).")
+    var hostsFile: String?
+
     @Flag(
         name: .customLong("auto-setup"),
         help: "Install setup's rules for the daemon's lifetime (the kernel removes them when it exits or dies).")
@@ -217,6 +253,14 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
         flags.set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
         flags.set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")
+        flags.set(\.acl, acl, .acl, "--acl")
+        flags.set(\.rules, rules.isEmpty ? nil : rules, .rules, "--rules")
+        flags.set(\.sniffWait, sniffWait, .sniffWait, "--sniff-wait")
+        flags.set(\.dnsListen, dnsListen, .dnsListen, "--dns-listen")
+        flags.set(\.dnsRemote, dnsRemote, .dnsRemote, "--dns-remote")
+        flags.set(\.dnsDirect, dnsDirect, .dnsDirect, "--dns-direct")
+        flags.set(\.resolvConf, resolvConf, .resolvConf, "--resolv-conf")
+        flags.set(\.hostsFile, hostsFile, .hostsFile, "--hosts-file")
         return flags.settings
     }
 
