@@ -49,7 +49,7 @@ public struct ForbiddenAddresses: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension Substring {
+fileprivate extension Substring {
     var trimmingSpaces: String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }

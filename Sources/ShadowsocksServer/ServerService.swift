@@ -48,17 +48,19 @@ public struct ServerService: Service {
                     configuration: configuration, port: port, group: group, connector: connector, counters: counters,
                     logger: logger)
                 for address in configuration.listenAddresses {
+                    var kind = "tcp"
                     do {
                         if configuration.relaysTCP { tcpListeners += try await tcp.bind(address) }
+                        kind = "udp"
                         if configuration.relaysUDP { udpListeners.append(try await udp.bind(address)) }
                     } catch {
                         let place = "\(address.contains(":") ? "[\(address)]" : address):\(port.port)"
                         if !configuration.listenAddressesGiven, address.contains(":") {
-                            logger.warning("not listening on \(place): \(error); serving IPv4 only")
+                            logger.warning("not listening on \(place): \(ConnectErrorText.describe(error)); serving IPv4 only")
                             continue
                         }
                         throw ConfigError(
-                            "cannot listen on \(place): \(error); check -s/-p (or port_password), or stop whatever holds the port")
+                            "cannot listen on \(place) (\(kind)): \(ConnectErrorText.describe(error)); check -s/-p (or port_password), or stop whatever holds the port")
                     }
                 }
             }

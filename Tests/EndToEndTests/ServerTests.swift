@@ -35,7 +35,7 @@ extension EndToEnd {
             }
         }
 
-        @Test("Our ss-redir -> our ss-server: IPv4 and IPv6 targets; SIGTERM exits 0")
+        @Test("Our ss-redir -> our ss-server: IPv4 and IPv6 targets, 100 at once, half-close; SIGTERM exits 0")
         func ourRedirToOurServer() throws {
             try Testbed.with { bed in
                 let password = UUID().uuidString
@@ -53,6 +53,11 @@ extension EndToEnd {
                     #expect(upload.sha256 == upload.expectedSHA256, "\(upload.curl.summary)")
                 }
                 #expect(server.log.contains("-> [\(Testbed.wanIPv6)]:\(ProxyChain.httpPort)"), "\(server.logTail())")
+                let concurrent = try bed.lineClient(["concurrent", Testbed.wanIPv4, "\(ProxyChain.linePort)", "100", "65536"])
+                #expect(concurrent.stdout.contains("100 of 100 replies correct, 0 wrong, 0 unfinished"), "\(concurrent.summary)")
+                // The client shuts its write side after the request and still gets the whole reply.
+                let halfClose = try bed.lineClient(["halfclose", Testbed.wanIPv4, "\(ProxyChain.linePort)", "\(1 << 20)", "200"])
+                #expect(halfClose.stdout.contains("received \(1 << 20) of \(1 << 20) bytes, exact"), "\(halfClose.summary)")
                 let exit = server.signalAndWait(SIGTERM, timeout: .seconds(8))
                 #expect(exit == .exited(0), "\(server.logTail())")
                 #expect(server.log.contains("shutting down"))
@@ -153,6 +158,32 @@ extension EndToEnd {
                 let allowed = try bed.socksDownload(proxyPort: 1082, url: "http://localhost:9100/", tag: "allowed", maxTime: 5)
                 #expect(allowed.curl.succeeded, "\(allowed.curl.summary)\n\(open.logTail())")
                 #expect(bed.waitForLog(loopbackService, "GET /"))
+            }
+        }
+
+        @Test("--max-connections: connections beyond the limit are closed on accept, the others stay")
+        func maxConnections() throws {
+            try Testbed.with(rules: "none") { bed in
+                let server = try bed.startOurServer(
+                    ["-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", "x", "--max-connections", "2", "-v"])
+                // Three silent connections, opened one after another: what each sees within half a second.
+                let probe = """
+                    import socket, time
+                    socks = []
+                    for i in range(3):
+                        s = socket.create_connection(("\(Testbed.wanIPv4)", \(ProxyChain.serverPort)))
+                        s.settimeout(0.5)
+                        socks.append(s)
+                        time.sleep(0.2)
+                    for i, s in enumerate(socks):
+                        try:
+                            print(i, "closed" if s.recv(1) == b"" else "data")
+                        except socket.timeout:
+                            print(i, "open")
+                    """
+                let result = try bed.run(.gw, ["python3", "-c", probe])
+                #expect(result.stdout == "0 open\n1 open\n2 closed\n", "\(result.summary)\n\(server.logTail())")
+                #expect(server.log.contains("2 connections open (--max-connections); closing"), "\(server.logTail())")
             }
         }
 
