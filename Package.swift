@@ -120,6 +120,7 @@ let package = Package(
             dependencies: [
                 "ShadowsocksServer", "ShadowsocksProtocol", "ShadowsocksCrypto", "Config", "IPAddresses",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
