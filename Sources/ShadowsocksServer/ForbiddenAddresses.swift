@@ -23,7 +23,8 @@ public struct ForbiddenAddresses: Sendable, Hashable, CustomStringConvertible {
                 if text.isEmpty { continue }
                 guard let range = IPRange(text) else {
                     throw ConfigError(
-                        "\(origin): \"\(text)\" is not an IP address or CIDR prefix (e.g. 127.0.0.0/8, ::1/128, 10.0.0.1)")
+                        "\(origin): \"\(text)\" is not an IP address or CIDR prefix (e.g. 127.0.0.0/8, ::1/128, 10.0.0.1)"
+                    )
                 }
                 ranges.append(range)
             }
@@ -35,7 +36,9 @@ public struct ForbiddenAddresses: Sendable, Hashable, CustomStringConvertible {
     /// address, and the unspecified addresses as loopback: connecting to 0.0.0.0 or :: reaches this host.
     public func contains(_ address: IPAddress) -> Bool {
         let effective = Self.effective(address)
-        return ranges.contains { $0.family == effective.family && $0.lower <= effective.value && effective.value <= $0.upper }
+        return ranges.contains {
+            $0.family == effective.family && $0.lower <= effective.value && effective.value <= $0.upper
+        }
     }
 
     static func effective(_ address: IPAddress) -> IPAddress {
@@ -49,8 +52,8 @@ public struct ForbiddenAddresses: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-fileprivate extension Substring {
-    var trimmingSpaces: String {
+extension Substring {
+    fileprivate var trimmingSpaces: String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }

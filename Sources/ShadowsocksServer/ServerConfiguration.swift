@@ -59,7 +59,8 @@ public struct ServerConfiguration: Sendable {
         let methodName = settings.method ?? CipherMethod.default.name
         guard let method = CipherMethod(name: methodName) else {
             throw ConfigError(
-                "\(settings.origin(.method)): unknown method \"\(methodName)\"; supported: \(CipherMethod.supportedNames)")
+                "\(settings.origin(.method)): unknown method \"\(methodName)\"; supported: \(CipherMethod.supportedNames)"
+            )
         }
 
         var ports: [Port] = []
@@ -70,7 +71,8 @@ public struct ServerConfiguration: Sendable {
             }
             if !ignored.isEmpty {
                 warnings.append(
-                    "\(settings.origin(.portPassword)) is given, so \(ignored.map { settings.origin($0) }.joined(separator: ", ")) ignored: each port uses its own password")
+                    "\(settings.origin(.portPassword)) is given, so \(ignored.map { settings.origin($0) }.joined(separator: ", ")) ignored: each port uses its own password"
+                )
             }
             var seen: [Int: String] = [:]
             for entry in entries {
@@ -87,9 +89,11 @@ public struct ServerConfiguration: Sendable {
         } else {
             guard let portText = settings.serverPort else {
                 throw ConfigError(
-                    "no server port given: pass -p PORT or set \"server_port\" (or \"port_password\") in the config file (-c)")
+                    "no server port given: pass -p PORT or set \"server_port\" (or \"port_password\") in the config file (-c)"
+                )
             }
-            let port = try integer(portText, origin: settings.origin(.serverPort), range: 1...65_535, expected: "a port number")
+            let port = try integer(
+                portText, origin: settings.origin(.serverPort), range: 1...65_535, expected: "a port number")
             ports.append(Port(port: port, key: try key(settings, method: method)))
         }
 
@@ -98,7 +102,8 @@ public struct ServerConfiguration: Sendable {
             let address = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
             guard IPAddress(address) != nil else {
                 throw ConfigError(
-                    "\(settings.origin(.server)): \"\(text)\" is not an IP address; the server listens on its own addresses (e.g. 0.0.0.0, ::, 203.0.113.7)")
+                    "\(settings.origin(.server)): \"\(text)\" is not an IP address; the server listens on its own addresses (e.g. 0.0.0.0, ::, 203.0.113.7)"
+                )
             }
             if !listenAddresses.contains(address) { listenAddresses.append(address) }
         }
@@ -109,14 +114,17 @@ public struct ServerConfiguration: Sendable {
         let modeName = settings.mode ?? RelayMode.tcpOnly.rawValue
         guard let mode = RelayMode(rawValue: modeName) else {
             throw ConfigError(
-                "\(settings.origin(.mode)): unknown mode \"\(modeName)\"; expected one of \(RelayMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                "\(settings.origin(.mode)): unknown mode \"\(modeName)\"; expected one of \(RelayMode.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let nofile = try settings.nofile.map { text throws(ConfigError) in
-            try integer(text, origin: settings.origin(.nofile), range: 1...(1 << 22), expected: "a file descriptor limit")
+            try integer(
+                text, origin: settings.origin(.nofile), range: 1...(1 << 22), expected: "a file descriptor limit")
         }
         let maxConnections = try settings.maxConnections.map { text throws(ConfigError) in
             try integer(
-                text, origin: settings.origin(.maxConnections), range: 1...10_000_000, expected: "a number of connections")
+                text, origin: settings.origin(.maxConnections), range: 1...10_000_000,
+                expected: "a number of connections")
         }
         let forbidden =
             try settings.forbiddenIP.map { entries throws(ConfigError) in
@@ -141,12 +149,14 @@ public struct ServerConfiguration: Sendable {
                 return try MasterKey(method: method, rawKey: raw)
             } catch {
                 throw ConfigError(
-                    "\(settings.origin(.key)): \(method.name) needs a \(method.keySize)-byte key, the base64 decodes to \(raw.count) bytes")
+                    "\(settings.origin(.key)): \(method.name) needs a \(method.keySize)-byte key, the base64 decodes to \(raw.count) bytes"
+                )
             }
         }
         guard let password = settings.password, !password.isEmpty else {
             throw ConfigError(
-                "no password given: pass -k PASSWORD (or --key BASE64) or set \"password\" (or \"port_password\") in the config file (-c)")
+                "no password given: pass -k PASSWORD (or --key BASE64) or set \"password\" (or \"port_password\") in the config file (-c)"
+            )
         }
         return MasterKey(method: method, password: password)
     }

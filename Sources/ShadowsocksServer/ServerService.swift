@@ -56,11 +56,13 @@ public struct ServerService: Service {
                     } catch {
                         let place = "\(address.contains(":") ? "[\(address)]" : address):\(port.port)"
                         if !configuration.listenAddressesGiven, address.contains(":") {
-                            logger.warning("not listening on \(place): \(ConnectErrorText.describe(error)); serving IPv4 only")
+                            logger.warning(
+                                "not listening on \(place): \(ConnectErrorText.describe(error)); serving IPv4 only")
                             continue
                         }
                         throw ConfigError(
-                            "cannot listen on \(place) (\(kind)): \(ConnectErrorText.describe(error)); check -s/-p (or port_password), or stop whatever holds the port")
+                            "cannot listen on \(place) (\(kind)): \(ConnectErrorText.describe(error)); check -s/-p (or port_password), or stop whatever holds the port"
+                        )
                     }
                 }
             }
@@ -69,7 +71,8 @@ public struct ServerService: Service {
             try? await group.shutdownGracefully()
             throw error
         }
-        logger.notice("listening: \(describe(tcp: tcpListeners, udp: udpListeners)); forbidden_ip: \(configuration.forbidden)")
+        logger.notice(
+            "listening: \(describe(tcp: tcpListeners, udp: udpListeners)); forbidden_ip: \(configuration.forbidden)")
 
         try? await gracefulShutdown()
 
@@ -85,7 +88,8 @@ public struct ServerService: Service {
     private func describe(tcp: [Channel], udp: [Channel]) -> String {
         func addresses(_ channels: [Channel]) -> String {
             var seen: [String] = []
-            for text in channels.compactMap({ $0.localAddress?.socksAddress.map { "\($0)" } }) where !seen.contains(text) {
+            for text in channels.compactMap({ $0.localAddress?.socksAddress.map { "\($0)" } })
+            where !seen.contains(text) {
                 seen.append(text)
             }
             return seen.joined(separator: ", ")

@@ -33,9 +33,16 @@ public struct ServerSettings: Sendable {
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
-        case server, serverPort = "server_port", password, key, method, timeout, mode
-        case fastOpen = "fast_open", reusePort = "reuse_port", noDelay = "no_delay", nofile
-        case portPassword = "port_password", forbiddenIP = "forbidden_ip", maxConnections = "max_connections"
+        case server
+        case serverPort = "server_port"
+        case password, key, method, timeout, mode
+        case fastOpen = "fast_open"
+        case reusePort = "reuse_port"
+        case noDelay = "no_delay"
+        case nofile
+        case portPassword = "port_password"
+        case forbiddenIP = "forbidden_ip"
+        case maxConnections = "max_connections"
     }
 
     public init() {}
@@ -62,7 +69,9 @@ public struct ServerSettings: Sendable {
     }
 
     /// Sets `keyPath` to `value` (when given) and records `origin` for `field`: how flags enter the settings.
-    public mutating func set<T>(_ keyPath: WritableKeyPath<ServerSettings, T?>, _ value: T?, _ field: Field, origin: String) {
+    public mutating func set<T>(
+        _ keyPath: WritableKeyPath<ServerSettings, T?>, _ value: T?, _ field: Field, origin: String
+    ) {
         guard let value else { return }
         self[keyPath: keyPath] = value
         origins[field] = origin

@@ -23,11 +23,13 @@ struct ServerTCPFront: Sendable {
     /// connections over them); otherwise one socket whose accepted connections NIO spreads over all loops.
     func bind(_ address: String) async throws -> [Channel] {
         let bindAddress = try SocketAddress(ipAddress: address, port: port.port)
-        let loops: [EventLoopGroup] = configuration.reusePort ? group.makeIterator().map { $0 as EventLoopGroup } : [group]
+        let loops: [EventLoopGroup] =
+            configuration.reusePort ? group.makeIterator().map { $0 as EventLoopGroup } : [group]
         var listeners: [Channel] = []
         do {
             for loop in loops {
-                listeners.append(try await makeBootstrap(group: loop, bindAddress: bindAddress).bind(to: bindAddress).get())
+                listeners.append(
+                    try await makeBootstrap(group: loop, bindAddress: bindAddress).bind(to: bindAddress).get())
             }
         } catch {
             for listener in listeners { try? await listener.close() }
@@ -47,10 +49,12 @@ struct ServerTCPFront: Sendable {
             }
         if bindAddress.protocol == .inet6, configuration.listensOnIPv4 {
             // The IPv4 listener takes IPv4; without this a `::` socket would claim the port for both families.
-            bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+            bootstrap = bootstrap.serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
         if configuration.reusePort {
-            bootstrap = bootstrap.serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+            bootstrap = bootstrap.serverChannelOption(
+                .socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
         }
         if configuration.fastOpen {
             // TCP_FASTOPEN (Linux 3.7+): the value is the queue of pending fast-open requests.
@@ -64,7 +68,8 @@ struct ServerTCPFront: Sendable {
         let client = channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
         if let limit = configuration.maxConnections, registry.count >= limit {
             counters.count(
-                .connectionLimit, logger: logger, detail: "tcp \(client): \(limit) connections open (--max-connections); closing")
+                .connectionLimit, logger: logger,
+                detail: "tcp \(client): \(limit) connections open (--max-connections); closing")
             return channel.close()
         }
         registry.track(channel)
@@ -83,7 +88,8 @@ struct ServerTCPFront: Sendable {
                 connector.connect(to: target, on: channel.eventLoop).assumeIsolated().whenComplete { result in
                     switch result {
                     case .success(let upstream):
-                        guard let targetSide = try? upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
+                        guard
+                            let targetSide = try? upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
                         else {
                             upstream.close(promise: nil)
                             clientSide.closeChannel()

@@ -74,7 +74,9 @@ final class ServerTCPSessionHandler: ChannelDuplexHandler {
             switch state {
             case .awaitingTarget:
                 if receivedAny {
-                    counters.count(.noTargetInTime, logger: logger, detail: "tcp \(client): no target address within \(seconds)s; closing")
+                    counters.count(
+                        .noTargetInTime, logger: logger,
+                        detail: "tcp \(client): no target address within \(seconds)s; closing")
                 }
             case .rejected:
                 logger.info("tcp \(client): closing the rejected connection at its \(seconds)s deadline")

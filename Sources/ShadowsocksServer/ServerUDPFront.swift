@@ -32,7 +32,8 @@ struct ServerUDPFront: Sendable {
                 }
             }
         if bindAddress.protocol == .inet6, configuration.listensOnIPv4 {
-            bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+            bootstrap = bootstrap.channelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
         return try await bootstrap.bind(to: bindAddress).get()
     }

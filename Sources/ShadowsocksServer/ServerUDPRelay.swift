@@ -69,7 +69,8 @@ final class ServerUDPRelay: ChannelInboundHandler {
             return
         }
         let now = NIODeadline.now()
-        let association = associations.touch(envelope.remoteAddress) ?? makeAssociation(envelope.remoteAddress, now: now)
+        let association =
+            associations.touch(envelope.remoteAddress) ?? makeAssociation(envelope.remoteAddress, now: now)
         association.lastActive = now
         route(opened.payload, to: opened.address, for: association, on: context.eventLoop)
     }
@@ -90,7 +91,8 @@ final class ServerUDPRelay: ChannelInboundHandler {
             associations.remove(oldest.key)
             oldest.value.close()
             counters.count(
-                .udpEvicted, logger: logger, detail: "udp: \(maximumAssociations) associations open; closed the least recently used")
+                .udpEvicted, logger: logger,
+                detail: "udp: \(maximumAssociations) associations open; closed the least recently used")
         }
         let association = ServerUDPAssociation(client: client, now: now)
         associations.set(association, for: client)
@@ -102,10 +104,14 @@ final class ServerUDPRelay: ChannelInboundHandler {
     ) {
         if let address = target.ipAddress {
             guard !connector.forbidden.contains(address) else {
-                counters.count(.udpForbidden, logger: logger, detail: "udp \(describe(association)) -> \(target): refused: \(address) is in forbidden_ip")
+                counters.count(
+                    .udpForbidden, logger: logger,
+                    detail: "udp \(describe(association)) -> \(target): refused: \(address) is in forbidden_ip")
                 return
             }
-            send(payload, to: SocketAddress(address.unmappedIPv4, port: Int(target.port)), for: association, target: target)
+            send(
+                payload, to: SocketAddress(address.unmappedIPv4, port: Int(target.port)), for: association,
+                target: target)
             return
         }
         if let known = association.resolvedNames[target.description] {
@@ -132,9 +138,12 @@ final class ServerUDPRelay: ChannelInboundHandler {
                 for payload in waiting { send(payload, to: addresses[0], for: association, target: target) }
                 association.flushIfNeeded()
             case .failure(TargetConnector.Failure.forbidden(let address)):
-                counters.count(.udpForbidden, logger: logger, detail: "udp \(describe(association)) -> \(target): refused: \(address) is in forbidden_ip")
+                counters.count(
+                    .udpForbidden, logger: logger,
+                    detail: "udp \(describe(association)) -> \(target): refused: \(address) is in forbidden_ip")
             case .failure(let error):
-                counters.count(.udpUnresolvable, logger: logger, detail: "udp \(describe(association)) -> \(target): \(error)")
+                counters.count(
+                    .udpUnresolvable, logger: logger, detail: "udp \(describe(association)) -> \(target): \(error)")
             }
         }
     }
@@ -192,7 +201,9 @@ final class ServerUDPRelay: ChannelInboundHandler {
     private func reply(_ envelope: AddressedEnvelope<ByteBuffer>, for association: ServerUDPAssociation) {
         guard let listener, let source = envelope.remoteAddress.socksAddress else { return }
         if let address = envelope.remoteAddress.ipAddress, connector.forbidden.contains(address) {
-            counters.count(.udpForbidden, logger: logger, detail: "udp \(describe(association)) <- \(source): dropped: \(address) is in forbidden_ip")
+            counters.count(
+                .udpForbidden, logger: logger,
+                detail: "udp \(describe(association)) <- \(source): dropped: \(address) is in forbidden_ip")
             return
         }
         let now = NIODeadline.now()
@@ -200,7 +211,9 @@ final class ServerUDPRelay: ChannelInboundHandler {
         associations.touch(association.client)
         let size = codec.sealedSize(target: source, payloadCount: envelope.data.readableBytes)
         guard size <= ShadowsocksUDP.maximumDatagram else {
-            counters.count(.udpOversized, logger: logger, detail: "udp \(describe(association)) <- \(source): \(envelope.data.readableBytes) bytes; dropped")
+            counters.count(
+                .udpOversized, logger: logger,
+                detail: "udp \(describe(association)) <- \(source): \(envelope.data.readableBytes) bytes; dropped")
             return
         }
         var packet = listener.allocator.buffer(capacity: size)

@@ -48,7 +48,9 @@ struct TargetConnector: Sendable {
         let promise = eventLoop.makePromise(of: [IPAddress].self)
         let timeout = self.timeout
         let timer = eventLoop.scheduleTask(in: timeout) {
-            promise.fail(Failure.unresolvable("cannot resolve \(name): no answer within \(timeout.nanoseconds / 1_000_000_000)s"))
+            promise.fail(
+                Failure.unresolvable("cannot resolve \(name): no answer within \(timeout.nanoseconds / 1_000_000_000)s")
+            )
         }
         let resolver = self.resolver
         promise.completeWithTask {

@@ -20,7 +20,8 @@ struct SSServerCommand: AsyncParsableCommand {
 
     @Option(
         name: [.customShort("s"), .customLong("server")], parsing: .singleValue,
-        help: ArgumentHelp("Address to listen on; repeat for several (default 0.0.0.0 and ::).", valueName: "server_host"))
+        help: ArgumentHelp(
+            "Address to listen on; repeat for several (default 0.0.0.0 and ::).", valueName: "server_host"))
     var servers: [String] = []
 
     @Option(
@@ -31,7 +32,9 @@ struct SSServerCommand: AsyncParsableCommand {
     @Option(name: [.customShort("k"), .customLong("password")], help: ArgumentHelp("Password.", valueName: "password"))
     var password: String?
 
-    @Option(name: .customLong("key"), help: ArgumentHelp("Key in base64 instead of a password.", valueName: "key_in_base64"))
+    @Option(
+        name: .customLong("key"), help: ArgumentHelp("Key in base64 instead of a password.", valueName: "key_in_base64")
+    )
     var key: String?
 
     @Option(
@@ -69,7 +72,8 @@ struct SSServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("max-connections"),
-        help: ArgumentHelp("Close TCP connections beyond this many open at once (default: no limit).", valueName: "number"))
+        help: ArgumentHelp(
+            "Close TCP connections beyond this many open at once (default: no limit).", valueName: "number"))
     var maxConnections: String?
 
     @Option(

@@ -15,7 +15,8 @@ extension Testbed {
         guard FileManager.default.isExecutableFile(atPath: Testbed.ssServerBinary) else {
             throw TestbedError("no ss-server at \(Testbed.ssServerBinary): run `swift build` or set SS_SERVER_BIN")
         }
-        let server = try start(.wan, name: "our-ss-server-\(ports.map(String.init).joined(separator: "-"))",
+        let server = try start(
+            .wan, name: "our-ss-server-\(ports.map(String.init).joined(separator: "-"))",
             [Testbed.ssServerBinary] + arguments)
         for port in ports {
             try waitUntilListening(.wan, port: port, for: server, udp: arguments.contains("-U"))
@@ -30,8 +31,11 @@ extension Testbed {
     ) throws -> BackgroundProcess {
         let local = try start(
             .gw, name: "ss-local-\(localPort)",
-            ["ss-local", "-s", server, "-p", "\(serverPort)", "-l", "\(localPort)", "-b", "127.0.0.1", "-k", password,
-             "-m", method, "-v"])
+            [
+                "ss-local", "-s", server, "-p", "\(serverPort)", "-l", "\(localPort)", "-b", "127.0.0.1", "-k",
+                password,
+                "-m", method, "-v",
+            ])
         try waitUntilListening(.gw, port: localPort, for: local)
         return local
     }
@@ -43,8 +47,11 @@ extension Testbed {
         let headers = path("socks-\(tag).headers")
         let curl = try run(
             .gw,
-            ["curl", "-sS", "-g", "--fail", "--max-time", "\(maxTime)", "--socks5-hostname", "127.0.0.1:\(proxyPort)",
-             "-D", headers, "-o", body, url],
+            [
+                "curl", "-sS", "-g", "--fail", "--max-time", "\(maxTime)", "--socks5-hostname",
+                "127.0.0.1:\(proxyPort)",
+                "-D", headers, "-o", body, url,
+            ],
             timeout: .seconds(maxTime + 10))
         let header = Command.readText(URL(fileURLWithPath: headers))
             .split(separator: "\r\n")

@@ -12,11 +12,16 @@ extension EndToEnd {
                 let password = UUID().uuidString
                 let target = try bed.startTarget()
                 // No -s: both wildcards, the IPv6 one IPv6-only so the IPv4 one can take the port.
-                let server = try bed.startOurServer(["-p", "\(ProxyChain.serverPort)", "-k", password, "-m", Self.method, "-v"])
+                let server = try bed.startOurServer([
+                    "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", Self.method, "-v",
+                ])
                 let redir = try bed.start(
                     .gw, name: "libev-ss-redir",
-                    ["ss-redir", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)",
-                     "-b", "0.0.0.0", "-k", password, "-m", Self.method, "-v"])
+                    [
+                        "ss-redir", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l",
+                        "\(ProxyChain.redirPort)",
+                        "-b", "0.0.0.0", "-k", password, "-m", Self.method, "-v",
+                    ])
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir)
 
                 let download = try bed.download(size: 8 << 20, tag: "libev")
@@ -31,7 +36,9 @@ extension EndToEnd {
                 #expect(target.log.contains("\(Testbed.wanIPv4) \"GET /blob"), "\(target.logTail())")
                 #expect(!target.log.contains(Testbed.lanIPv4))
                 let listening = try bed.run(.wan, ["ss", "-Hltn", "sport = :\(ProxyChain.serverPort)"]).stdout
-                #expect(listening.contains("0.0.0.0:\(ProxyChain.serverPort)") && listening.contains("[::]:\(ProxyChain.serverPort)"))
+                #expect(
+                    listening.contains("0.0.0.0:\(ProxyChain.serverPort)")
+                        && listening.contains("[::]:\(ProxyChain.serverPort)"))
             }
         }
 
@@ -42,7 +49,8 @@ extension EndToEnd {
                 _ = try bed.startTarget()
                 let server = try bed.startOurServer(["-p", "\(ProxyChain.serverPort)", "-k", password, "-v"])
                 _ = try bed.startSSRedir([
-                    "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b", "::",
+                    "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b",
+                    "::",
                     "-k", password, "-v",
                 ])
                 for host in [Testbed.wanIPv4, Testbed.wanIPv6] {
@@ -53,11 +61,18 @@ extension EndToEnd {
                     #expect(upload.sha256 == upload.expectedSHA256, "\(upload.curl.summary)")
                 }
                 #expect(server.log.contains("-> [\(Testbed.wanIPv6)]:\(ProxyChain.httpPort)"), "\(server.logTail())")
-                let concurrent = try bed.lineClient(["concurrent", Testbed.wanIPv4, "\(ProxyChain.linePort)", "100", "65536"])
-                #expect(concurrent.stdout.contains("100 of 100 replies correct, 0 wrong, 0 unfinished"), "\(concurrent.summary)")
+                let concurrent = try bed.lineClient([
+                    "concurrent", Testbed.wanIPv4, "\(ProxyChain.linePort)", "100", "65536",
+                ])
+                #expect(
+                    concurrent.stdout.contains("100 of 100 replies correct, 0 wrong, 0 unfinished"),
+                    "\(concurrent.summary)")
                 // The client shuts its write side after the request and still gets the whole reply.
-                let halfClose = try bed.lineClient(["halfclose", Testbed.wanIPv4, "\(ProxyChain.linePort)", "\(1 << 20)", "200"])
-                #expect(halfClose.stdout.contains("received \(1 << 20) of \(1 << 20) bytes, exact"), "\(halfClose.summary)")
+                let halfClose = try bed.lineClient([
+                    "halfclose", Testbed.wanIPv4, "\(ProxyChain.linePort)", "\(1 << 20)", "200",
+                ])
+                #expect(
+                    halfClose.stdout.contains("received \(1 << 20) of \(1 << 20) bytes, exact"), "\(halfClose.summary)")
                 let exit = server.signalAndWait(SIGTERM, timeout: .seconds(8))
                 #expect(exit == .exited(0), "\(server.logTail())")
                 #expect(server.log.contains("shutting down"))
@@ -103,8 +118,10 @@ extension EndToEnd {
             try Testbed.with(rules: "none") { bed in
                 let password = UUID().uuidString
                 let target = try bed.startTarget()
-                let server = try bed.startOurServer(["-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password,
-                    "-m", Self.method, "-t", "3", "-v"])
+                let server = try bed.startOurServer([
+                    "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password,
+                    "-m", Self.method, "-t", "3", "-v",
+                ])
                 let script = Testbed.resources.appendingPathComponent("replay_relay.py").path
                 let capture = bed.path("captured.bin")
                 let recorder = try bed.start(
@@ -121,13 +138,16 @@ extension EndToEnd {
                 while recorder.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
                 #expect(!recorder.isRunning, "\(recorder.logTail())")
 
-                let replay = try bed.run(.gw, ["python3", "-B", script, "replay", Testbed.wanIPv4, "\(ProxyChain.serverPort)", capture])
+                let replay = try bed.run(
+                    .gw, ["python3", "-B", script, "replay", Testbed.wanIPv4, "\(ProxyChain.serverPort)", capture])
                 #expect(replay.succeeded, "\(replay.summary)")
                 // Format: "sent N bytes, received M bytes, closed after S s".
                 #expect(replay.stdout.contains("received 0 bytes, closed after"), "\(replay.stdout)")
                 let seconds = Double(replay.stdout.split(separator: " ").dropLast().last ?? "") ?? 0
                 #expect(seconds >= 2.5, "closed at the 3 s deadline, not at once: \(replay.stdout)")
-                #expect(target.log.components(separatedBy: "tag=replayme").count == 2, "one request only\n\(target.logTail())")
+                #expect(
+                    target.log.components(separatedBy: "tag=replayme").count == 2,
+                    "one request only\n\(target.logTail())")
                 #expect(server.log.contains("salt/IV seen before"), "\(server.logTail())")
             }
         }
@@ -150,12 +170,15 @@ extension EndToEnd {
                     let refused = try bed.socksDownload(proxyPort: 1081, url: url, tag: "refused", maxTime: 5)
                     #expect(!refused.curl.succeeded, "\(url)")
                 }
-                #expect(guarded.log.contains("-> 127.0.0.1:9100: refused: 127.0.0.1 is in forbidden_ip"), "\(guarded.logTail())")
+                #expect(
+                    guarded.log.contains("-> 127.0.0.1:9100: refused: 127.0.0.1 is in forbidden_ip"),
+                    "\(guarded.logTail())")
                 #expect(guarded.log.contains("-> localhost:9100: refused: "), "\(guarded.logTail())")
                 #expect(!loopbackService.log.contains("GET /"), "nothing reached the loopback service")
 
                 // The same request through a server with forbidden_ip "" reaches it: the refusal was the rule.
-                let allowed = try bed.socksDownload(proxyPort: 1082, url: "http://localhost:9100/", tag: "allowed", maxTime: 5)
+                let allowed = try bed.socksDownload(
+                    proxyPort: 1082, url: "http://localhost:9100/", tag: "allowed", maxTime: 5)
                 #expect(allowed.curl.succeeded, "\(allowed.curl.summary)\n\(open.logTail())")
                 #expect(bed.waitForLog(loopbackService, "GET /"))
             }
@@ -165,7 +188,10 @@ extension EndToEnd {
         func maxConnections() throws {
             try Testbed.with(rules: "none") { bed in
                 let server = try bed.startOurServer(
-                    ["-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", "x", "--max-connections", "2", "-v"])
+                    [
+                        "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", "x", "--max-connections", "2",
+                        "-v",
+                    ])
                 // Three silent connections, opened one after another: what each sees within half a second.
                 let probe = """
                     import socket, time
@@ -194,19 +220,27 @@ extension EndToEnd {
                 let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
                 let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "7"])
                 try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
-                let server = try bed.startOurServer(["-p", "\(ProxyChain.serverPort)", "-k", password, "-m", Self.method, "-u", "-v"])
+                let server = try bed.startOurServer([
+                    "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", Self.method, "-u", "-v",
+                ])
                 try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server, udp: true)
                 let redir = try bed.start(
                     .gw, name: "libev-ss-redir",
-                    ["ss-redir", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)",
-                     "-b", "0.0.0.0", "-k", password, "-m", Self.method, "-u", "-v"])
+                    [
+                        "ss-redir", "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l",
+                        "\(ProxyChain.redirPort)",
+                        "-b", "0.0.0.0", "-k", password, "-m", Self.method, "-u", "-v",
+                    ])
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: true)
 
                 let client = Testbed.resources.appendingPathComponent("udp_client.py").path
-                let result = try bed.run(.lan, ["python3", "-B", client, "echo", Testbed.wanIPv4, "7", "2000"], timeout: .seconds(40))
+                let result = try bed.run(
+                    .lan, ["python3", "-B", client, "echo", Testbed.wanIPv4, "7", "2000"], timeout: .seconds(40))
                 #expect(result.succeeded, "\(result.summary)\n\(bed.diagnostics)")
                 #expect(result.stdout.contains("2000 of 2000 replies exact, 0 from a wrong source"), "\(result.stdout)")
-                #expect(server.log.contains("udp \(Testbed.wanIPv4.split(separator: ".").prefix(3).joined(separator: "."))"),
+                #expect(
+                    server.log.contains(
+                        "udp \(Testbed.wanIPv4.split(separator: ".").prefix(3).joined(separator: "."))"),
                     "the datagrams went through our server\n\(server.logTail())")
                 #expect(server.log.contains("-> \(Testbed.wanIPv4):7"), "\(server.logTail())")
             }
@@ -221,14 +255,17 @@ extension EndToEnd {
                 try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
                 let server = try bed.startOurServer(["-p", "\(ProxyChain.serverPort)", "-k", password, "-U", "-v"])
                 _ = try bed.startSSRedir([
-                    "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b", "::",
+                    "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b",
+                    "::",
                     "-k", password, "-u", "-v",
                 ])
                 let client = Testbed.resources.appendingPathComponent("udp_client.py").path
                 for host in [Testbed.wanIPv4, Testbed.wanIPv6] {
-                    let result = try bed.run(.lan, ["python3", "-B", client, "echo", host, "7", "2000"], timeout: .seconds(40))
+                    let result = try bed.run(
+                        .lan, ["python3", "-B", client, "echo", host, "7", "2000"], timeout: .seconds(40))
                     #expect(result.succeeded, "\(result.summary)\n\(bed.diagnostics)")
-                    #expect(result.stdout.contains("2000 of 2000 replies exact, 0 from a wrong source"), "\(result.stdout)")
+                    #expect(
+                        result.stdout.contains("2000 of 2000 replies exact, 0 from a wrong source"), "\(result.stdout)")
                 }
                 #expect(server.log.contains("-> [\(Testbed.wanIPv6)]:7"), "\(server.logTail())")
                 let tcp = try bed.run(.wan, ["ss", "-Hltn", "sport = :\(ProxyChain.serverPort)"])
@@ -266,14 +303,21 @@ extension EndToEnd {
 
         let badForbidden = try runServer(["-p", "8388", "-k", "x", "--forbidden-ip", "10.0.0.0/33"])
         #expect(badForbidden.status == 2)
-        #expect(badForbidden.stderr == "ss-server: flag --forbidden-ip: \"10.0.0.0/33\" is not an IP address or CIDR prefix (e.g. 127.0.0.0/8, ::1/128, 10.0.0.1)\n")
+        #expect(
+            badForbidden.stderr
+                == "ss-server: flag --forbidden-ip: \"10.0.0.0/33\" is not an IP address or CIDR prefix (e.g. 127.0.0.0/8, ::1/128, 10.0.0.1)\n"
+        )
 
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("ss-server-\(UUID().uuidString).json")
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ss-server-\(UUID().uuidString).json")
         try Data("{\n  \"port_password\": {\n    \"8381\": [\"pw\"]\n  }\n}\n".utf8).write(to: config)
         defer { try? FileManager.default.removeItem(at: config) }
         let badFile = try runServer(["-c", config.path])
         #expect(badFile.status == 2)
-        #expect(badFile.stderr == "ss-server: \(config.path):3: port_password \"8381\": expected the password as a string, found an array\n")
+        #expect(
+            badFile.stderr
+                == "ss-server: \(config.path):3: port_password \"8381\": expected the password as a string, found an array\n"
+        )
 
         let both = try runServer(["-p", "8388", "-k", "x", "-u", "-U"])
         #expect(both.status != 0)

@@ -31,7 +31,8 @@ import Testing
         let configuration = try ServerConfiguration.resolve(flags)
         #expect(configuration.listenAddresses == ["0.0.0.0", "::"])
         #expect(!configuration.listenAddressesGiven)
-        #expect(configuration.ports == [.init(port: 8388, key: MasterKey(method: .chacha20IETFPoly1305, password: "pw"))])
+        #expect(
+            configuration.ports == [.init(port: 8388, key: MasterKey(method: .chacha20IETFPoly1305, password: "pw"))])
         #expect(configuration.timeoutSeconds == 60 && configuration.headerTimeoutSeconds == 10)
         #expect(configuration.mode == .tcpOnly && configuration.relaysTCP && !configuration.relaysUDP)
         #expect(configuration.forbidden == .default)
@@ -67,9 +68,10 @@ import Testing
             }
             """)
         #expect(configuration.ports.map(\.port) == [8381, 8382])
-        #expect(configuration.ports.map(\.key) == [
-            MasterKey(method: .aes256GCM, password: "pw1"), MasterKey(method: .aes256GCM, password: "pw2"),
-        ])
+        #expect(
+            configuration.ports.map(\.key) == [
+                MasterKey(method: .aes256GCM, password: "pw1"), MasterKey(method: .aes256GCM, password: "pw2"),
+            ])
         #expect(configuration.warnings.isEmpty)
     }
 
@@ -106,10 +108,12 @@ import Testing
                 == "/etc/ss/server.json:3: port_password \"80a\": expected a port number (1-65535), got \"80a\"")
         #expect(
             message { _ = try resolve("{\"port_password\": {\"8381\": \"a\",\n \"08381\": \"b\"}}") }
-                == "/etc/ss/server.json:2: port_password \"08381\": port 8381 is already given at /etc/ss/server.json:1: port_password \"8381\"")
+                == "/etc/ss/server.json:2: port_password \"08381\": port 8381 is already given at /etc/ss/server.json:1: port_password \"8381\""
+        )
         #expect(
             message { _ = try resolve("{\"port_password\": [\"8381\"]}") }
-                == "/etc/ss/server.json:1: key \"port_password\": expected an object of \"port\": \"password\" pairs, found an array")
+                == "/etc/ss/server.json:1: key \"port_password\": expected an object of \"port\": \"password\" pairs, found an array"
+        )
     }
 
     @Test func forbiddenIPAsCommaListOrArray() throws {
@@ -130,12 +134,15 @@ import Testing
     @Test func forbiddenIPErrorsSayFileAndLine() {
         #expect(
             message {
-                _ = try resolve("{\"server_port\": 1, \"password\": \"p\",\n\"forbidden_ip\": \"10.0.0.0/8,10.0.0.300\"}")
+                _ = try resolve(
+                    "{\"server_port\": 1, \"password\": \"p\",\n\"forbidden_ip\": \"10.0.0.0/8,10.0.0.300\"}")
             }
-                == "/etc/ss/server.json:2: key \"forbidden_ip\": \"10.0.0.300\" is not an IP address or CIDR prefix (e.g. 127.0.0.0/8, ::1/128, 10.0.0.1)")
+                == "/etc/ss/server.json:2: key \"forbidden_ip\": \"10.0.0.300\" is not an IP address or CIDR prefix (e.g. 127.0.0.0/8, ::1/128, 10.0.0.1)"
+        )
         #expect(
             message { _ = try resolve("{\"server_port\": 1, \"password\": \"p\",\n\n\"forbidden_ip\": 7}") }
-                == "/etc/ss/server.json:3: key \"forbidden_ip\": expected a string or an array of strings, found a number")
+                == "/etc/ss/server.json:3: key \"forbidden_ip\": expected a string or an array of strings, found a number"
+        )
         var flags = ServerSettings()
         flags.set(\.forbiddenIP, ["::1/129"], .forbiddenIP, origin: "flag --forbidden-ip")
         #expect(
@@ -164,10 +171,12 @@ import Testing
                 .hasPrefix("/etc/ss/server.json:2: key \"server\": \"example.com\" is not an IP address"))
         #expect(
             message { _ = try resolve("{\"server_port\": 8388, \"password\": \"p\", \"mode\": \"both\"}") }
-                == "/etc/ss/server.json:1: key \"mode\": unknown mode \"both\"; expected one of tcp_only, tcp_and_udp, udp_only")
+                == "/etc/ss/server.json:1: key \"mode\": unknown mode \"both\"; expected one of tcp_only, tcp_and_udp, udp_only"
+        )
         #expect(
             message { _ = try resolve("{\"server_port\": 8388, \"key\": \"AAAA\"}") }
-                == "/etc/ss/server.json:1: key \"key\": chacha20-ietf-poly1305 needs a 32-byte key, the base64 decodes to 3 bytes")
+                == "/etc/ss/server.json:1: key \"key\": chacha20-ietf-poly1305 needs a 32-byte key, the base64 decodes to 3 bytes"
+        )
         #expect(
             message { _ = try resolve("{\"server_port\": 8388, \"password\": \"p\", \"method\": \"rot13\"}") }
                 .hasPrefix("/etc/ss/server.json:1: key \"method\": unknown method \"rot13\"; supported:"))

@@ -82,9 +82,11 @@ import Testing
         for _ in 0..<50 {
             let address = Self.addresses.randomElement()!
             let body = (0..<Int.random(in: 0..<40_000)).map { _ in UInt8.random(in: 0...255) }
-            let writes = [header(address)] + stride(from: 0, to: body.count, by: 9000).map {
-                Array(body[$0..<min($0 + 9000, body.count)])
-            }
+            let writes =
+                [header(address)]
+                + stride(from: 0, to: body.count, by: 9000).map {
+                    Array(body[$0..<min($0 + 9000, body.count)])
+                }
             let wire = try ciphertext(writes)
             let whole = try decode(wire, pieces: [wire.count])
             let split = try decode(wire, pieces: (0..<5).map { _ in Int.random(in: 1...3000) })

@@ -84,7 +84,8 @@ import Testing
     func send(_ bench: Bench, to target: SocksAddress, _ text: String) async throws {
         var packet = ByteBuffer()
         try AEADPacketCodec(key: key).seal(target: target, payload: ByteBuffer(string: text), into: &packet)
-        try await bench.client.writeAndFlush(AddressedEnvelope(remoteAddress: bench.listener.localAddress!, data: packet))
+        try await bench.client.writeAndFlush(
+            AddressedEnvelope(remoteAddress: bench.listener.localAddress!, data: packet))
     }
 
     /// The next reply within a second, opened; nil if none came.
