@@ -38,6 +38,8 @@ FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
 INSTALL ?= install
 
 INSTALLED_BIN = $(or $(SS_REDIR_BIN),$(shell $(SWIFT) build -c release --show-bin-path)/ss-redir)
+# ss-server comes from the same build as ss-redir unless SS_SERVER_BIN names another binary.
+INSTALLED_SERVER_BIN = $(or $(SS_SERVER_BIN),$(dir $(INSTALLED_BIN))ss-server)
 HOSTS_RULES = $(notdir $(wildcard hosts-rules/*))
 DOCS = README.md $(wildcard docs/*.md)
 UNIT_SUBSTITUTIONS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
@@ -45,16 +47,20 @@ UNIT_SUBSTITUTIONS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR
 .PHONY: install uninstall
 
 install: $(if $(SS_REDIR_BIN),,release)
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/ss-redir $(DESTDIR)$(DATADIR)/hosts-rules \
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/ss-redir $(DESTDIR)$(SYSCONFDIR)/ss-server \
+		$(DESTDIR)$(DATADIR)/hosts-rules \
 		$(DESTDIR)$(DATADIR)/openwrt $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
 		$(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR)
 	$(INSTALL) -m 755 $(INSTALLED_BIN) $(DESTDIR)$(BINDIR)/ss-redir
+	$(INSTALL) -m 755 $(INSTALLED_SERVER_BIN) $(DESTDIR)$(BINDIR)/ss-server
 	$(INSTALL) -m 644 packaging/config.json.example $(DESTDIR)$(SYSCONFDIR)/ss-redir/config.json.example
 	$(INSTALL) -m 644 $(addprefix hosts-rules/,$(HOSTS_RULES)) $(DESTDIR)$(DATADIR)/hosts-rules/
 	$(INSTALL) -m 755 packaging/openwrt/ss-redir.init $(DESTDIR)$(DATADIR)/openwrt/ss-redir.init
 	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	sed $(UNIT_SUBSTITUTIONS) packaging/systemd/ss-redir@.service.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-redir@.service
 	chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-redir@.service
+	sed $(UNIT_SUBSTITUTIONS) packaging/systemd/ss-server@.service.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-server@.service
+	chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-server@.service
 	$(INSTALLED_BIN) --generate-completion-script bash > $(DESTDIR)$(BASH_COMPLETION_DIR)/ss-redir
 	$(INSTALLED_BIN) --generate-completion-script zsh > $(DESTDIR)$(ZSH_COMPLETION_DIR)/_ss-redir
 	$(INSTALLED_BIN) --generate-completion-script fish > $(DESTDIR)$(FISH_COMPLETION_DIR)/ss-redir.fish
@@ -63,11 +69,12 @@ install: $(if $(SS_REDIR_BIN),,release)
 # $(SYSCONFDIR)/ss-redir stays, and so does the directory then.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ss-redir $(DESTDIR)$(SYSCONFDIR)/ss-redir/config.json.example \
+		$(DESTDIR)$(BINDIR)/ss-server $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-server@.service \
 		$(addprefix $(DESTDIR)$(DATADIR)/hosts-rules/,$(HOSTS_RULES)) $(DESTDIR)$(DATADIR)/openwrt/ss-redir.init \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-redir@.service \
 		$(DESTDIR)$(BASH_COMPLETION_DIR)/ss-redir $(DESTDIR)$(ZSH_COMPLETION_DIR)/_ss-redir \
 		$(DESTDIR)$(FISH_COMPLETION_DIR)/ss-redir.fish
-	for dir in $(DESTDIR)$(SYSCONFDIR)/ss-redir $(DESTDIR)$(DATADIR)/hosts-rules $(DESTDIR)$(DATADIR)/openwrt \
-		$(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+	for dir in $(DESTDIR)$(SYSCONFDIR)/ss-redir $(DESTDIR)$(SYSCONFDIR)/ss-server $(DESTDIR)$(DATADIR)/hosts-rules \
+		$(DESTDIR)$(DATADIR)/openwrt $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 		if [ -d "$$dir" ]; then rmdir --ignore-fail-on-non-empty "$$dir"; fi; \
 	done

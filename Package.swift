@@ -122,7 +122,16 @@ let package = Package(
         .testTarget(name: "ResolverTests", dependencies: ["Resolver", "IPAddresses"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Resolver", "IPAddresses"]),
         .testTarget(name: "SOCKS5Tests", dependencies: ["SOCKS5", "ShadowsocksProtocol"]),
-        .testTarget(name: "ShadowsocksServerTests", dependencies: ["ShadowsocksServer", "ShadowsocksProtocol", "ShadowsocksCrypto"]),
+        .testTarget(
+            name: "ShadowsocksServerTests",
+            dependencies: [
+                "ShadowsocksServer", "ShadowsocksProtocol", "ShadowsocksCrypto", "Config", "IPAddresses",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ShadowsocksCryptoTests", dependencies: ["ShadowsocksCrypto"]),
         .testTarget(
             name: "ShadowsocksProtocolTests",

@@ -28,7 +28,9 @@ expected="$work/expected"
 {
     echo etc/ss-redir/config.json.example
     echo usr/local/bin/ss-redir
+    echo usr/local/bin/ss-server
     echo usr/local/lib/systemd/system/ss-redir@.service
+    echo usr/local/lib/systemd/system/ss-server@.service
     echo usr/local/share/bash-completion/completions/ss-redir
     echo usr/local/share/zsh/site-functions/_ss-redir
     echo usr/local/share/fish/vendor_completions.d/ss-redir.fish
@@ -80,12 +82,14 @@ if command -v systemd-analyze >/dev/null; then
     prefix="$work/prefix"
     make -s install PREFIX="$prefix/usr" SYSCONFDIR="$prefix/etc" SS_REDIR_BIN="$bin" >"$work/install.log" 2>&1 ||
         fail "make install PREFIX=$prefix/usr: $(cat "$work/install.log")"
-    unit="$prefix/usr/lib/systemd/system/ss-redir@.service"
-    # Warnings (an unknown key, say) go to stderr with exit status 0: any output counts as a failure.
-    if ! timeout 60 systemd-analyze verify --man=no "$unit" >"$work/verify" 2>&1 || [[ -s $work/verify ]]; then
-        fail "systemd-analyze verify $unit: $(cat "$work/verify")"
-    fi
-    echo "ok: systemd-analyze verify ss-redir@.service"
+    for name in ss-redir ss-server; do
+        unit="$prefix/usr/lib/systemd/system/$name@.service"
+        # Warnings (an unknown key, say) go to stderr with exit status 0: any output counts as a failure.
+        if ! timeout 60 systemd-analyze verify --man=no "$unit" >"$work/verify" 2>&1 || [[ -s $work/verify ]]; then
+            fail "systemd-analyze verify $unit: $(cat "$work/verify")"
+        fi
+        echo "ok: systemd-analyze verify $name@.service"
+    done
 else
     echo "skip: systemd-analyze verify (systemd-analyze not installed)"
 fi

@@ -9,7 +9,7 @@ public enum ConfigFile {
     static let knownForeignKeys: Set<String> = [
         "local", "workers", "user", "plugin", "plugin_opts", "plugin_args", "fast_open_timeout", "ipv6_first",
         "nameserver", "dns_server", "mptcp", "tunnel_address", "remarks", "server_url",
-        "manager_address", "port_password", "log-file", "pid_file",
+        "manager_address", "port_password", "log-file", "pid_file", "forbidden_ip", "max_connections",
     ]
 
     public struct Loaded: Sendable {

@@ -3,10 +3,10 @@ import Glibc
 #endif
 
 /// Reads a whole (small) text file, for config and server lists. nil if it cannot be read.
-enum TextFileReader {
+package enum TextFileReader {
     static let maximumSize = 16 << 20
 
-    static func read(_ path: String) -> String? {
+    package static func read(_ path: String) -> String? {
         guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []

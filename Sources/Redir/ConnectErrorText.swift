@@ -5,8 +5,8 @@ import NIOCore
 import NIOPosix
 
 /// A connect failure in a few words ("Connection refused", "timed out") instead of NIO's nested description.
-enum ConnectErrorText {
-    static func describe(_ error: Error) -> String {
+package enum ConnectErrorText {
+    package static func describe(_ error: Error) -> String {
         if let connection = error as? NIOConnectionError {
             if connection.dnsAAAAError != nil && connection.dnsAError != nil && connection.connectionErrors.isEmpty {
                 return "cannot resolve \(connection.host)"

@@ -2,10 +2,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// The relayed LAN connections that are open, so shutdown can let them finish and then close the rest.
-final class ConnectionRegistry: Sendable {
+package final class ConnectionRegistry: Sendable {
     private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
 
-    func track(_ channel: Channel) {
+    package init() {}
+
+    package func track(_ channel: Channel) {
         let id = ObjectIdentifier(channel)
         channels.withLockedValue { $0[id] = channel }
         channel.closeFuture.whenComplete { [channels] _ in
@@ -13,10 +15,10 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    var count: Int { channels.withLockedValue { $0.count } }
+    package var count: Int { channels.withLockedValue { $0.count } }
 
     /// Waits up to `grace` for open connections to finish, then closes whatever is left.
-    func drain(grace: TimeAmount) async {
+    package func drain(grace: TimeAmount) async {
         let deadline = NIODeadline.now() + grace
         while count > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 50_000_000)

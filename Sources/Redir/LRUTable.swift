@@ -1,6 +1,6 @@
 /// A dictionary that remembers use order: `touch` makes an entry the most recent, `oldest` is the least recently
 /// used. Inserts, lookups, touches and removals are O(1). Not thread-safe: owned by one event loop.
-struct LRUTable<Key: Hashable, Value> {
+package struct LRUTable<Key: Hashable, Value> {
     private final class Node {
         let key: Key
         var value: Value
@@ -17,15 +17,17 @@ struct LRUTable<Key: Hashable, Value> {
     private var head: Node?
     private weak var tail: Node?
 
-    var count: Int { nodes.count }
+    package init() {}
 
-    func value(for key: Key) -> Value? { nodes[key]?.value }
+    package var count: Int { nodes.count }
+
+    package func value(for key: Key) -> Value? { nodes[key]?.value }
 
     /// The least recently used entry.
-    var oldest: (key: Key, value: Value)? { head.map { ($0.key, $0.value) } }
+    package var oldest: (key: Key, value: Value)? { head.map { ($0.key, $0.value) } }
 
     /// Inserts or replaces `key` as the most recent entry.
-    mutating func set(_ value: Value, for key: Key) {
+    package mutating func set(_ value: Value, for key: Key) {
         if let node = nodes[key] {
             node.value = value
             moveToNewest(node)
@@ -38,20 +40,20 @@ struct LRUTable<Key: Hashable, Value> {
 
     /// Marks `key` as just used; returns its value.
     @discardableResult
-    mutating func touch(_ key: Key) -> Value? {
+    package mutating func touch(_ key: Key) -> Value? {
         guard let node = nodes[key] else { return nil }
         moveToNewest(node)
         return node.value
     }
 
     @discardableResult
-    mutating func remove(_ key: Key) -> Value? {
+    package mutating func remove(_ key: Key) -> Value? {
         guard let node = nodes.removeValue(forKey: key) else { return nil }
         unlink(node)
         return node.value
     }
 
-    mutating func removeAll() -> [Value] {
+    package mutating func removeAll() -> [Value] {
         let values = nodes.values.map(\.value)
         nodes.removeAll()
         head = nil  // releases the chain

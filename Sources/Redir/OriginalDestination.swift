@@ -47,7 +47,7 @@ extension SocketAddress {
     }
 
     /// The address as a Shadowsocks target. IPv4-mapped IPv6 (from a dual-stack `::` listener) becomes IPv4.
-    var socksAddress: SocksAddress? {
+    package var socksAddress: SocksAddress? {
         guard let port = self.port, port > 0, port <= 65535 else { return nil }
         switch self {
         case .v4(let address):

@@ -10,14 +10,14 @@ import NIOCore
 /// tears the whole connection down when its client sends FIN, which would lose the reply a half-closed client
 /// is waiting for. Once the server has been silent for `halfCloseWait`, the FIN is passed on (an upload that
 /// ends with EOF then reaches its target's end). Once both inputs have ended, both channels are closed.
-final class RelayGlueHandler: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class RelayGlueHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
-    enum Side { case lan, upstream }
+    package enum Side { case lan, upstream }
 
-    let side: Side
+    package let side: Side
     private var partner: RelayGlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
@@ -25,7 +25,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     /// Plaintext bytes this side has read (LAN side: sent up; upstream side: received down).
     private(set) var bytesRead: UInt64 = 0
     /// LAN side: told the byte counts of both directions when the connection ends.
-    var onClose: ((_ up: UInt64, _ down: UInt64) -> Void)?
+    package var onClose: ((_ up: UInt64, _ down: UInt64) -> Void)?
     /// LAN bytes that arrived while the upstream was still connecting.
     private var early: ByteBuffer?
     /// Before the upstream is connected, one read is let through so the first client bytes can travel in the
@@ -39,7 +39,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
     private let halfCloseWait: TimeAmount?
     private var heldFIN: Scheduled<Void>?
 
-    init(side: Side, halfCloseWait: TimeAmount? = nil, onActive: ((RelayGlueHandler) -> Void)? = nil) {
+    package init(side: Side, halfCloseWait: TimeAmount? = nil, onActive: ((RelayGlueHandler) -> Void)? = nil) {
         self.side = side
         self.halfCloseWait = halfCloseWait
         self.onActive = onActive
@@ -47,7 +47,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
 
     /// Joins the LAN side (self) to its connected upstream; sends the early bytes (maybe none: the codec still
     /// sends the target address). Runs on the shared event loop.
-    func link(upstream: RelayGlueHandler) {
+    package func link(upstream: RelayGlueHandler) {
         guard let context, context.channel.isActive else {
             upstream.closeChannel()
             return
@@ -77,7 +77,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         context?.close(mode: .output, promise: nil)
     }
 
-    var isActive: Bool { context?.channel.isActive ?? false }
+    package var isActive: Bool { context?.channel.isActive ?? false }
 
     /// Both directions are done: flush what is still queued for this channel, send FIN, then close it.
     /// (A plain close would drop queued writes: the tail of a reply held back by backpressure.)
@@ -90,7 +90,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         flushed.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
-    func closeChannel() {
+    package func closeChannel() {
         context?.close(promise: nil)
     }
 
@@ -130,18 +130,18 @@ final class RelayGlueHandler: ChannelDuplexHandler {
 
     // MARK: ChannelDuplexHandler
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         heldFIN?.cancel()
         heldFIN = nil
         self.context = nil
         partner = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         bytesRead &+= UInt64(buffer.readableBytes)
         if let partner {
@@ -155,11 +155,11 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         partner?.partnerFlush()
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         if let start = onActive {
             onActive = nil
@@ -167,7 +167,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         if let report = onClose {
             onClose = nil
             report(bytesRead, partner?.bytesRead ?? 0)
@@ -176,7 +176,7 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent {
             inputClosed = true
             inputDidClose()
@@ -188,17 +188,17 @@ final class RelayGlueHandler: ChannelDuplexHandler {
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
         closeChannel()
         partner?.closeChannel()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { partner?.partnerBecameWritable() }
         context.fireChannelWritabilityChanged()
     }
 
-    func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         if let partner, partner.context?.channel.isWritable ?? false {
             context.read()
         } else if partner == nil, !earlyReadIssued {

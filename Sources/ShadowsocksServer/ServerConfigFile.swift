@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+
+/// Reads a shadowsocks-libev / shadowsocks (the seed) style JSON config file into `ServerSettings`.
+public enum ServerConfigFile {
+    /// Keys the clients (ss-redir, ss-local) and other ss-libev programs use: accepted silently so one file can
+    /// serve both ends.
+    static let knownForeignKeys: Set<String> = Set(
+        [
+            "local", "local_address", "local_port", "workers", "user", "plugin", "plugin_opts", "plugin_args",
+            "fast_open_timeout", "ipv6_first", "nameserver", "dns_server", "mptcp", "acl", "tunnel_address",
+            "remarks", "server_url", "manager_address", "log-file", "pid_file", "mtu", "interface",
+        ] + RedirSettings.Field.allCases.map(\.rawValue))
+
+    public struct Loaded: Sendable {
+        public var settings: ServerSettings
+        /// Keys nobody knows: probably typos ("path:line: key"). The caller logs them.
+        public var unknownKeys: [String]
+    }
+
+    public static func load(path: String) throws(ConfigError) -> Loaded {
+        guard let text = TextFileReader.read(path) else {
+            throw ConfigError(
+                "\(path): cannot read config file (\(String(cString: strerror(errno)))); check the path given to -c")
+        }
+        return try parse(text, path: path)
+    }
+
+    public static func parse(_ text: String, path: String) throws(ConfigError) -> Loaded {
+        let root: JSONNode
+        do {
+            root = try JSONDocument.parse(text)
+        } catch {
+            throw ConfigError("\(path):\(error.line): invalid JSON: \(error.message)")
+        }
+        guard case .object(let members) = root.value else {
+            throw ConfigError("\(path):\(root.line): the config must be a JSON object { ... }, found \(root.typeName)")
+        }
+        var settings = ServerSettings()
+        var unknown: [String] = []
+        for (key, node) in members {
+            let origin = "\(path):\(node.line): key \"\(key)\""
+            func string(_ expected: String = "a string") throws(ConfigError) -> String {
+                switch node.value {
+                case .string(let text): return text
+                case .number(let text): return text
+                default: throw ConfigError("\(origin): expected \(expected), found \(node.typeName)")
+                }
+            }
+            func bool() throws(ConfigError) -> Bool {
+                if case .bool(let flag) = node.value { return flag }
+                throw ConfigError("\(origin): expected true or false, found \(node.typeName)")
+            }
+            guard let field = ServerSettings.Field(rawValue: key) else {
+                if !knownForeignKeys.contains(key) { unknown.append("\(path):\(node.line): \(key)") }
+                continue
+            }
+            settings.origins[field] = origin
+            switch field {
+            case .server: settings.servers = try stringList(node, origin: origin)
+            case .serverPort: settings.serverPort = try string("a port number")
+            case .password: settings.password = try string()
+            case .key: settings.key = try string()
+            case .method: settings.method = try string()
+            case .timeout: settings.timeout = try string("a number of seconds")
+            case .mode: settings.mode = try string()
+            case .fastOpen: settings.fastOpen = try bool()
+            case .reusePort: settings.reusePort = try bool()
+            case .noDelay: settings.noDelay = try bool()
+            case .nofile: settings.nofile = try string("a number")
+            case .maxConnections: settings.maxConnections = try string("a number")
+            case .forbiddenIP: settings.forbiddenIP = try stringList(node, origin: origin)
+            case .portPassword: settings.portPasswords = try portPasswords(node, path: path, origin: origin)
+            }
+        }
+        return Loaded(settings: settings, unknownKeys: unknown)
+    }
+
+    /// `{"8381": "pw1", "8382": "pw2"}`: each member keeps its own line for messages.
+    private static func portPasswords(
+        _ node: JSONNode, path: String, origin: String
+    ) throws(ConfigError) -> [ServerSettings.PortPassword] {
+        guard case .object(let members) = node.value else {
+            throw ConfigError(
+                "\(origin): expected an object of \"port\": \"password\" pairs, found \(node.typeName)")
+        }
+        var entries: [ServerSettings.PortPassword] = []
+        for (port, value) in members {
+            let entryOrigin = "\(path):\(value.line): port_password \"\(port)\""
+            guard case .string(let password) = value.value else {
+                throw ConfigError("\(entryOrigin): expected the password as a string, found \(value.typeName)")
+            }
+            entries.append(ServerSettings.PortPassword(port: port, password: password, origin: entryOrigin))
+        }
+        return entries
+    }
+
+    /// `"key": "a"` or `"key": ["a", "b"]`.
+    private static func stringList(_ node: JSONNode, origin: String) throws(ConfigError) -> [String] {
+        switch node.value {
+        case .string(let text): return [text]
+        case .array(let elements):
+            var list: [String] = []
+            for element in elements {
+                guard case .string(let text) = element.value else {
+                    throw ConfigError(
+                        "\(origin): expected a string or an array of strings, found \(element.typeName) in the array")
+                }
+                list.append(text)
+            }
+            return list
+        default:
+            throw ConfigError("\(origin): expected a string or an array of strings, found \(node.typeName)")
+        }
+    }
+}
