@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "ss-server",
             dependencies: [
-                "ShadowsocksServer", "Config",
+                "ShadowsocksServer", "Config", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -19,6 +19,8 @@ public struct ServerService: Service {
     public let counters = ServerCounters()
     /// How long open relays may run after shutdown starts.
     public var shutdownGrace: TimeAmount = .seconds(3)
+    /// Called once every listener is bound (a daemon's parent then exits 0).
+    public var onReady: (@Sendable () -> Void)?
 
     public init(
         configuration: ServerConfiguration, logger: Logger, resolver: any TargetResolving = SystemResolver(),
@@ -71,6 +73,7 @@ public struct ServerService: Service {
             try? await group.shutdownGracefully()
             throw error
         }
+        onReady?()
         logger.notice(
             "listening: \(describe(tcp: tcpListeners, udp: udpListeners)); forbidden_ip: \(configuration.forbidden)")
 

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Config
+import Daemon
 import Logging
 import ServiceLifecycle
 import ShadowsocksServer
 
 /// `ss-server`: the Shadowsocks server (the seed's ssserver on our relay code) with shadowsocks-libev's flags.
-@main
 struct SSServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ss-server",
@@ -86,17 +86,35 @@ struct SSServerCommand: AsyncParsableCommand {
     @Flag(name: .customShort("v"), help: "Verbose mode: log every connection.")
     var verbose = false
 
+    @Flag(name: .customShort("q"), help: "Quiet: log only warnings and errors.")
+    var quiet = false
+
+    @OptionGroup(title: "Process") var daemon: DaemonOptions
+
+    /// What `prepare` did while the process had one thread.
+    struct Prepared: Sendable {
+        let configuration: ServerConfiguration
+        let logger: Logger
+        let process: DaemonProcess
+    }
+
     func validate() throws {
         if tcpAndUDP && udpOnly { throw ValidationError("-u and -U exclude each other") }
     }
 
     func run() async throws {
+        try await run(prepared: prepare())
+    }
+
+    /// Config, -f/-a/--log-file and limits, before any thread starts (see main.swift).
+    func prepare() throws -> Prepared {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = verbose ? .info : .notice
+            handler.logLevel = verbose ? .info : (quiet ? .warning : .notice)
             return handler
         }
         let logger = Logger(label: "ss-server")
+        daemon.stopIfAsked(program: "ss-server")
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration.resolve(mergedSettings(logger: logger))
@@ -106,8 +124,21 @@ struct SSServerCommand: AsyncParsableCommand {
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
         if let limit = configuration.nofile { FileLimit.raise(to: limit, logger: logger) }
+        let process: DaemonProcess
+        do {
+            process = try daemon.prepare(program: "ss-server")
+        } catch {
+            Console.error(error.description)
+            throw ExitCode(1)
+        }
+        return Prepared(configuration: configuration, logger: logger, process: process)
+    }
 
-        let service = ServerService(configuration: configuration, logger: logger)
+    func run(prepared: Prepared) async throws {
+        let logger = prepared.logger
+        defer { prepared.process.finish() }
+        var service = ServerService(configuration: prepared.configuration, logger: logger)
+        service.onReady = { prepared.process.signalReady() }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
