@@ -52,7 +52,8 @@ public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
 
     private func requireKind(_ kind: CipherMethod.Kind) throws {
         guard method.kind == kind else {
-            throw CryptoError(.wrongKind, "\(method.name) is \(method.kind == .aead ? "an AEAD method" : "a stream cipher")")
+            let actual = method.kind == .aead ? "an AEAD method" : "a stream cipher"
+            throw CryptoError(.wrongKind, "\(method.name) is \(actual)")
         }
     }
 }

@@ -28,7 +28,9 @@ extension EndToEnd {
             }
         }
 
-        @Test("Each stream cipher carries 4 MiB both ways and is logged as insecure once", arguments: legacyStreamMethods)
+        @Test(
+            "Each stream cipher carries 4 MiB both ways and is logged as insecure once",
+            arguments: legacyStreamMethods)
         func cipher(_ method: String) throws {
             try Testbed.with { bed in
                 let chain = try bed.startChain(method: method)
@@ -43,11 +45,14 @@ extension EndToEnd {
 
                 // The bytes went through ss-server, and the operator was told once what the method lacks.
                 #expect(!chain.target.log.contains(Testbed.lanIPv4), "\(bed.diagnostics)")
-                #expect(chain.ssRedir.log.components(separatedBy: "\(method) \(Self.warning)").count == 2, "\(chain.ssRedir.logTail())")
+                let warnings = chain.ssRedir.log.components(separatedBy: "\(method) \(Self.warning)").count - 1
+                #expect(warnings == 1, "\(chain.ssRedir.logTail())")
             }
         }
 
-        @Test("UDP through tproxy with stream ciphers: every echo exact, IPv4 and IPv6", arguments: ["chacha20", "rc4-md5"])
+        @Test(
+            "UDP through tproxy with stream ciphers: every echo exact, IPv4 and IPv6",
+            arguments: ["chacha20", "rc4-md5"])
         func udp(_ method: String) throws {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let chain = try bed.startChain(method: method, extraRedirArguments: ["-u"])
@@ -57,7 +62,8 @@ extension EndToEnd {
                 try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
                 let client = Testbed.resources.appendingPathComponent("udp_client.py").path
                 for host in [Testbed.wanIPv4, Testbed.wanIPv6] {
-                    let result = try bed.run(.lan, ["python3", "-B", client, "echo", host, "7", "2000"], timeout: .seconds(60))
+                    let result = try bed.run(
+                        .lan, ["python3", "-B", client, "echo", host, "7", "2000"], timeout: .seconds(60))
                     #expect(result.succeeded, "\(result.summary)\n\(bed.diagnostics)")
                     #expect(result.stdout.contains("2000 of 2000 replies exact, 0 from a wrong source"))
                 }
@@ -73,7 +79,8 @@ extension EndToEnd {
 @Suite("Stream cipher availability") struct StreamCipherAvailabilityTests {
     @Test("rc4-md5 without a legacy provider: exit 2, one line")
     func rc4WithoutLegacyProvider() throws {
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-ossl-modules-\(UUID().uuidString)")
+        let empty = FileManager.default.temporaryDirectory
+            .appendingPathComponent("no-ossl-modules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
         let result = try Command.run(

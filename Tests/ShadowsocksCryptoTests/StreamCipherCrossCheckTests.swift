@@ -11,7 +11,9 @@ import Testing
     }
 
     /// `openssl enc` name and the IV it takes for our wire IV.
-    static func openSSLCommand(_ method: CipherMethod, key: [UInt8], iv: [UInt8]) -> (name: String, key: [UInt8], iv: [UInt8]?) {
+    static func openSSLCommand(
+        _ method: CipherMethod, key: [UInt8], iv: [UInt8]
+    ) -> (name: String, key: [UInt8], iv: [UInt8]?) {
         switch method {
         case .chacha20IETF: ("chacha20", key, [0, 0, 0, 0] + iv)
         case .chacha20: ("chacha20", key, [UInt8](repeating: 0, count: 8) + iv)
@@ -37,13 +39,16 @@ import Testing
     }
 
     /// libsodium's crypto_stream_chacha20_xor_ic / crypto_stream_chacha20_ietf_xor_ic on zeros: the keystream.
-    static func libsodiumKeystream(ietf: Bool, key: [UInt8], nonce: [UInt8], firstBlock: UInt64, count: Int) -> [UInt8]? {
+    static func libsodiumKeystream(
+        ietf: Bool, key: [UInt8], nonce: [UInt8], firstBlock: UInt64, count: Int
+    ) -> [UInt8]? {
         let function = ietf ? "crypto_stream_chacha20_ietf_xor_ic" : "crypto_stream_chacha20_xor_ic"
         let counterType = ietf ? "c_uint32" : "c_uint64"
         let script = """
             import ctypes, sys
             s = ctypes.CDLL('libsodium.so.23'); s.sodium_init()
-            key, nonce, ic, n = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+            key, nonce = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])
+            ic, n = int(sys.argv[3]), int(sys.argv[4])
             out = ctypes.create_string_buffer(n)
             s.\(function)(out, bytes(n), ctypes.c_ulonglong(n), nonce, ctypes.\(counterType)(ic), key)
             sys.stdout.buffer.write(out.raw)
@@ -60,7 +65,8 @@ import Testing
             let key = Self.random(32), nonce = Self.random(8)
             let expected = try #require(
                 Self.libsodiumKeystream(ietf: false, key: key, nonce: nonce, firstBlock: firstBlock, count: 64 * 5 + 7))
-            let cipher = try StreamCipher(method: .chacha20, key: key, iv: nonce, encrypting: true, firstBlock: firstBlock)
+            let cipher = try StreamCipher(
+                method: .chacha20, key: key, iv: nonce, encrypting: true, firstBlock: firstBlock)
             // Odd piece sizes: the carry may fall inside OpenSSL's partial-block path or its bulk path.
             var ours: [UInt8] = []
             for piece in [1, 63, 70, 130, 63] {
@@ -83,10 +89,12 @@ import Testing
     }
 
     /// `openssl enc -P -md md5 -nosalt` prints EVP_BytesToKey's key and IV: the IV is the bytes that follow the key.
-    @Test(.enabled(if: ExternalTool.hasOpenSSLCLI, "needs the openssl command"), arguments: ["aes-128-cfb", "aes-256-cfb"])
+    @Test(
+        .enabled(if: ExternalTool.hasOpenSSLCLI, "needs the openssl command"), arguments: ["aes-128-cfb", "aes-256-cfb"])
     func bytesToKeyMatchesOpenSSL(cipher: String) throws {
         let password = "pass word \(Int.random(in: 0..<1_000_000))"
-        let output = try #require(ExternalTool.run(["openssl", "enc", "-\(cipher)", "-md", "md5", "-nosalt", "-P", "-k", password]))
+        let output = try #require(
+            ExternalTool.run(["openssl", "enc", "-\(cipher)", "-md", "md5", "-nosalt", "-P", "-k", password]))
         let lines = String(decoding: output, as: UTF8.self).split(separator: "\n")
         func field(_ name: String) -> [UInt8] {
             let line = lines.first { $0.hasPrefix(name) }.map { String($0.drop { $0 != "=" }.dropFirst()) } ?? ""

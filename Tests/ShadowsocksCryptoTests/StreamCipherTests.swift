@@ -146,7 +146,8 @@ let streamVectors: [StreamVector] = [
 
     @Test(arguments: CipherMethod.streamCases) func restartEqualsAFreshCipher(method: CipherMethod) throws {
         let key = (0..<method.keySize).map { UInt8($0) }
-        let firstIV = [UInt8](repeating: 1, count: method.ivSize), secondIV = [UInt8](repeating: 2, count: method.ivSize)
+        let firstIV = [UInt8](repeating: 1, count: method.ivSize)
+        let secondIV = [UInt8](repeating: 2, count: method.ivSize)
         let reused = try StreamCipher(method: method, key: key, iv: firstIV, encrypting: true)
         _ = try reused.update([UInt8](repeating: 9, count: 77))  // leave it mid-block
         try reused.restart(iv: secondIV)
@@ -191,7 +192,8 @@ let streamVectors: [StreamVector] = [
     }
 
     @Test func naiveChaCha20MatchesRFC8439BlockVector() {
-        // Validates the reference used above: RFC 8439 2.3.2 in the DJB layout (counter word 13 = nonce word 0 = 0x09000000).
+        // Validates the reference used above: RFC 8439 2.3.2 in the DJB layout (the IETF nonce's first word,
+        // 0x09000000, becomes the counter's high word).
         let block = NaiveChaCha20.block(
             key: Array(0..<32), counter: 1 | (0x0900_0000 << 32), nonce: hex("0000004a00000000"))
         #expect(
@@ -249,8 +251,10 @@ let streamVectors: [StreamVector] = [
                 "aes-128-cfb 16 16", "aes-192-cfb 24 16", "aes-256-cfb 32 16", "aes-128-ctr 16 16",
                 "aes-192-ctr 24 16", "aes-256-ctr 32 16", "chacha20-ietf 32 12", "chacha20 32 8", "rc4-md5 16 16",
             ])
-        #expect(CipherMethod.streamCases.allSatisfy { $0.saltSize == $0.ivSize && $0.tagSize == 0 && $0.securityWarning != nil })
-        #expect(CipherMethod.aeadCases.allSatisfy { $0.saltSize == $0.keySize && $0.tagSize == 16 && $0.securityWarning == nil })
+        #expect(
+            CipherMethod.streamCases.allSatisfy { $0.saltSize == $0.ivSize && $0.tagSize == 0 && $0.securityWarning != nil })
+        #expect(
+            CipherMethod.aeadCases.allSatisfy { $0.saltSize == $0.keySize && $0.tagSize == 16 && $0.securityWarning == nil })
         #expect(CipherMethod(name: "AES-256-CFB") == .aes256CFB)
         #expect(CipherMethod(name: "rc4") == nil && CipherMethod(name: "salsa20") == nil)
     }

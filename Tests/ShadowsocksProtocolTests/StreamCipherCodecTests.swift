@@ -52,7 +52,8 @@ final class RecordingSaltFilter: SaltFilter, @unchecked Sendable {
 
     @Test func knownAnswerAES256CFB() throws {
         // Password "barfoo!", IV 00..0f; `openssl enc -aes-256-cfb -K <EVP_BytesToKey> -iv 00..0f`.
-        var encoder = try StreamCipherEncoder(key: MasterKey(method: .aes256CFB, password: "barfoo!"), iv: Array(0..<16))
+        let key = MasterKey(method: .aes256CFB, password: "barfoo!")
+        var encoder = try StreamCipherEncoder(key: key, iv: Array(0..<16))
         var plaintext = ByteBuffer(string: "hello, shadowsocks")
         var output = ByteBuffer()
         try encoder.encode(&plaintext, into: &output)
