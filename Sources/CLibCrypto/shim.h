@@ -7,4 +7,5 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/err.h>
+#include <openssl/provider.h>
 #endif

@@ -84,6 +84,9 @@ public enum ServerMembers {
             throw ConfigError(
                 "\(methodOrigin): unknown method \"\(methodName)\"; supported: \(CipherMethod.supportedNames)")
         }
+        if let reason = method.unavailableReason {
+            throw ConfigError("\(methodOrigin): \(reason); use an AEAD method such as chacha20-ietf-poly1305")
+        }
         let keyText = usesOwnCredentials ? spec.key : settings.key
         let password = usesOwnCredentials ? spec.password : settings.password
         let keyOrigin = usesOwnCredentials ? hostOrigin : settings.origin(.key)

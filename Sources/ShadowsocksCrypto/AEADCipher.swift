@@ -14,6 +14,9 @@ public final class AEADCipher {
     /// - Parameters:
     ///   - sealing: true to encrypt, false to decrypt.
     public init(method: CipherMethod, subkey: [UInt8], sealing: Bool) throws {
+        guard method.kind == .aead else {
+            throw CryptoError(.wrongKind, "\(method.name) is a stream cipher, not an AEAD method")
+        }
         guard subkey.count == method.keySize else {
             throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize) bytes, got \(subkey.count)")
         }
@@ -28,14 +31,15 @@ public final class AEADCipher {
             case .aes192GCM: EVP_aes_192_gcm()
             case .aes256GCM: EVP_aes_256_gcm()
             case .chacha20IETFPoly1305: EVP_chacha20_poly1305()
+            case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20,
+                .rc4MD5:
+                preconditionFailure("checked above: \(method.name) is not AEAD")
             }
         let status = subkey.withUnsafeBufferPointer { key in
             EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nil, sealing ? 1 : 0)
         }
-        guard status == 1 else {
-            EVP_CIPHER_CTX_free(context)
-            throw CryptoError(.openSSL, "EVP_CipherInit_ex(\(method.name))")
-        }
+        // Every property is set, so deinit frees the context on this throw.
+        guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(\(method.name))") }
     }
 
     deinit {

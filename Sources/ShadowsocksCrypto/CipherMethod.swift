@@ -1,34 +1,102 @@
-/// The Shadowsocks cipher catalogue: method names as users write them, and the sizes each one implies.
-/// Sizes are from SIP004 (AEAD): salt length equals key length, nonce 12 bytes, tag 16 bytes.
+/// The Shadowsocks cipher catalogue: method names as users write them, their kind, and the sizes each implies.
+/// AEAD sizes are from SIP004 (salt length equals key length, nonce 12 bytes, tag 16 bytes); stream-cipher key
+/// and IV sizes are shadowsocks-libev's (src/stream.c), which shadowsocks 2.8.2 shares.
 public enum CipherMethod: String, CaseIterable, Sendable, Hashable {
     case aes128GCM = "aes-128-gcm"
     case aes192GCM = "aes-192-gcm"
     case aes256GCM = "aes-256-gcm"
     case chacha20IETFPoly1305 = "chacha20-ietf-poly1305"
 
+    // Legacy stream ciphers: no integrity, no replay protection for clients (see docs/ciphers.md).
+    case aes128CFB = "aes-128-cfb"
+    case aes192CFB = "aes-192-cfb"
+    case aes256CFB = "aes-256-cfb"
+    case aes128CTR = "aes-128-ctr"
+    case aes192CTR = "aes-192-ctr"
+    case aes256CTR = "aes-256-ctr"
+    /// RFC 8439 ChaCha20: 12-byte nonce, 32-bit block counter.
+    case chacha20IETF = "chacha20-ietf"
+    /// DJB's original ChaCha20 (libsodium crypto_stream_chacha20): 8-byte nonce, 64-bit block counter.
+    case chacha20 = "chacha20"
+    /// RC4 keyed with MD5(key || IV).
+    case rc4MD5 = "rc4-md5"
+
+    /// How a method frames a TCP stream and a UDP packet.
+    public enum Kind: Sendable, Hashable {
+        /// SIP004: salt, then sealed chunks; every byte authenticated.
+        case aead
+        /// IV, then the keystream XORed over everything; nothing authenticated.
+        case stream
+    }
+
     /// ss-libev's default since 3.x.
     public static let `default`: CipherMethod = .chacha20IETFPoly1305
 
+    public static let aeadCases: [CipherMethod] = allCases.filter { $0.kind == .aead }
+    public static let streamCases: [CipherMethod] = allCases.filter { $0.kind == .stream }
+
     public var name: String { rawValue }
 
-    public var keySize: Int {
+    public var kind: Kind {
         switch self {
-        case .aes128GCM: 16
-        case .aes192GCM: 24
-        case .aes256GCM: 32
-        case .chacha20IETFPoly1305: 32
+        case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305: .aead
+        case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20, .rc4MD5:
+            .stream
         }
     }
 
-    public var saltSize: Int { keySize }
-    public var nonceSize: Int { 12 }
-    public var tagSize: Int { 16 }
+    /// Length of the master key (EVP_BytesToKey output, or the decoded `--key`).
+    public var keySize: Int {
+        switch self {
+        case .aes128GCM, .aes128CFB, .aes128CTR, .rc4MD5: 16
+        case .aes192GCM, .aes192CFB, .aes192CTR: 24
+        case .aes256GCM, .aes256CFB, .aes256CTR, .chacha20IETFPoly1305, .chacha20IETF, .chacha20: 32
+        }
+    }
+
+    /// A stream cipher's IV length as ss-libev sends it; 0 for AEAD methods (they send a salt).
+    public var ivSize: Int {
+        switch self {
+        case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305: 0
+        case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR, .rc4MD5: 16
+        case .chacha20IETF: 12
+        case .chacha20: 8
+        }
+    }
+
+    /// The random bytes every TCP stream (each direction) and UDP packet starts with: the AEAD salt (SIP004:
+    /// as long as the key) or the stream cipher's IV. Replay filters remember these.
+    public var saltSize: Int {
+        switch kind {
+        case .aead: keySize
+        case .stream: ivSize
+        }
+    }
+
+    /// The AEAD per-chunk nonce length (SIP004); 0 for stream ciphers.
+    public var nonceSize: Int { kind == .aead ? 12 : 0 }
+    /// The AEAD tag length (SIP004); 0 for stream ciphers, which authenticate nothing.
+    public var tagSize: Int { kind == .aead ? 16 : 0 }
 
     /// Looks a method up by the name a user wrote (case-insensitive, as ss-libev).
     public init?(name: String) {
         self.init(rawValue: name.lowercased())
     }
 
-    /// For error messages: "aes-128-gcm, aes-192-gcm, ...".
-    public static var supportedNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    /// For error messages: "aes-128-gcm, ..., chacha20-ietf-poly1305; legacy stream ciphers (insecure): ...".
+    public static var supportedNames: String {
+        aeadCases.map(\.rawValue).joined(separator: ", ") + "; legacy stream ciphers (insecure): "
+            + streamCases.map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// One log line for a configured stream cipher (nil for AEAD): what it lacks and what to use instead.
+    public var securityWarning: String? {
+        switch kind {
+        case .aead:
+            nil
+        case .stream:
+            "\(name) is a legacy stream cipher: no integrity and no replay protection (anyone on the path can alter "
+                + "or replay traffic); use an AEAD method such as chacha20-ietf-poly1305 or aes-256-gcm"
+        }
+    }
 }

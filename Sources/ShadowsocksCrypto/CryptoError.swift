@@ -6,6 +6,10 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let openSSL = Kind(raw: "OpenSSL call failed")
         public static let badKeyLength = Kind(raw: "key has the wrong length")
         public static let randomUnavailable = Kind(raw: "no random bytes available")
+        /// An AEAD operation asked of a stream method, or the other way round.
+        public static let wrongKind = Kind(raw: "method is of the other kind (AEAD vs stream cipher)")
+        /// The method needs something this OpenSSL lacks (rc4-md5 without the legacy provider).
+        public static let unsupportedMethod = Kind(raw: "unsupported method")
     }
 
     public let kind: Kind

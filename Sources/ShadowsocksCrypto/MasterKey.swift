@@ -19,14 +19,41 @@ public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "MasterKey(\(method.name), redacted)" }
 
+    // AEAD methods (SIP004): a salt per direction, the cipher keyed with HKDF-SHA1(master key, salt).
+    // These throw CryptoError(.wrongKind) for a stream method.
+
     /// A fresh sealing direction: a random salt and the cipher keyed with its subkey.
-    public func makeSealer() throws -> (salt: [UInt8], cipher: AEADCipher) {
+    public func makeAEADSealer() throws -> (salt: [UInt8], cipher: AEADCipher) {
+        try requireKind(.aead)
         let salt = try SecureRandom.bytes(method.saltSize)
-        return (salt, try makeCipher(salt: salt, sealing: true))
+        return (salt, try makeAEADCipher(salt: salt, sealing: true))
     }
 
-    public func makeCipher(salt: [UInt8], sealing: Bool) throws -> AEADCipher {
+    public func makeAEADCipher(salt: [UInt8], sealing: Bool) throws -> AEADCipher {
+        try requireKind(.aead)
         let subkey = try KeyDerivation.sessionSubkey(masterKey: bytes, salt: salt)
         return try AEADCipher(method: method, subkey: subkey, sealing: sealing)
+    }
+
+    // Stream methods (shadowsocks 2.8.2 / ss-libev): an IV per direction, the cipher keyed with the master key
+    // itself (no HKDF). These throw CryptoError(.wrongKind) for an AEAD method.
+
+    /// A fresh encrypting direction: a random IV and the cipher started on it.
+    public func makeStreamEncrypter() throws -> (iv: [UInt8], cipher: StreamCipher) {
+        try requireKind(.stream)
+        let iv = try SecureRandom.bytes(method.ivSize)
+        return (iv, try makeStreamCipher(iv: iv, encrypting: true))
+    }
+
+    public func makeStreamCipher(iv: [UInt8], encrypting: Bool) throws -> StreamCipher {
+        try requireKind(.stream)
+        return try StreamCipher(method: method, key: bytes, iv: iv, encrypting: encrypting)
+    }
+
+    private func requireKind(_ kind: CipherMethod.Kind) throws {
+        guard method.kind == kind else {
+            let actual = method.kind == .aead ? "an AEAD method" : "a stream cipher"
+            throw CryptoError(.wrongKind, "\(method.name) is \(actual)")
+        }
     }
 }

@@ -36,7 +36,7 @@ public struct AEADChunkDecoder: NIOSingleStepByteToMessageDecoder {
                     state = .failed
                     throw ShadowsocksProtocolError(.replayedSalt)
                 }
-                state = .awaitingLength(try key.makeCipher(salt: salt, sealing: false))
+                state = .awaitingLength(try key.makeAEADCipher(salt: salt, sealing: false))
             case .awaitingLength(let cipher):
                 let sealedSize = AEADFraming.lengthFieldSize + key.method.tagSize
                 guard buffer.readableBytes >= sealedSize else { return nil }

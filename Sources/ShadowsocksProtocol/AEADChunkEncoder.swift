@@ -9,13 +9,13 @@ public struct AEADChunkEncoder {
 
     /// A new session with a random salt.
     public init(key: MasterKey) throws {
-        let (salt, cipher) = try key.makeSealer()
+        let (salt, cipher) = try key.makeAEADSealer()
         self.init(salt: salt, cipher: cipher)
     }
 
     /// A session with a chosen salt (known-answer tests).
     public init(key: MasterKey, salt: [UInt8]) throws {
-        self.init(salt: salt, cipher: try key.makeCipher(salt: salt, sealing: true))
+        self.init(salt: salt, cipher: try key.makeAEADCipher(salt: salt, sealing: true))
     }
 
     private init(salt: [UInt8], cipher: AEADCipher) {

@@ -13,6 +13,9 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
     private var opener: AEADCipher?
 
     public init(key: MasterKey) throws {
+        guard key.method.kind == .aead else {
+            throw CryptoError(.wrongKind, "\(key.method.name) is a stream cipher, not an AEAD method")
+        }
         self.key = key
         self.subkeys = try SubkeyDeriver(masterKey: key.bytes)
     }

@@ -8,18 +8,25 @@ public struct ShadowsocksTCPDecoder: NIOSingleStepByteToMessageDecoder {
 
     private enum Framing {
         case aead(AEADChunkDecoder)
+        case stream(StreamCipherDecoder)
     }
 
     private var framing: Framing
 
     public init(key: MasterKey, saltFilter: (any SaltFilter)? = nil, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
-        framing = .aead(AEADChunkDecoder(key: key, saltFilter: saltFilter, allocator: allocator))
+        switch key.method.kind {
+        case .aead: framing = .aead(AEADChunkDecoder(key: key, saltFilter: saltFilter, allocator: allocator))
+        case .stream: framing = .stream(StreamCipherDecoder(key: key, saltFilter: saltFilter))
+        }
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
         switch framing {
         case .aead(var decoder):
             defer { framing = .aead(decoder) }
+            return try decoder.decode(buffer: &buffer)
+        case .stream(var decoder):
+            defer { framing = .stream(decoder) }
             return try decoder.decode(buffer: &buffer)
         }
     }
@@ -28,6 +35,9 @@ public struct ShadowsocksTCPDecoder: NIOSingleStepByteToMessageDecoder {
         switch framing {
         case .aead(var decoder):
             defer { framing = .aead(decoder) }
+            return try decoder.decodeLast(buffer: &buffer, seenEOF: seenEOF)
+        case .stream(var decoder):
+            defer { framing = .stream(decoder) }
             return try decoder.decodeLast(buffer: &buffer, seenEOF: seenEOF)
         }
     }

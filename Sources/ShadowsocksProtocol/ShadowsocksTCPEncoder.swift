@@ -6,19 +6,24 @@ import ShadowsocksCrypto
 public struct ShadowsocksTCPEncoder {
     private enum Framing {
         case aead(AEADChunkEncoder)
+        case stream(StreamCipherEncoder)
     }
 
     private var framing: Framing
 
     /// A new session with a fresh random salt/IV.
     public init(key: MasterKey) throws {
-        framing = .aead(try AEADChunkEncoder(key: key))
+        switch key.method.kind {
+        case .aead: framing = .aead(try AEADChunkEncoder(key: key))
+        case .stream: framing = .stream(try StreamCipherEncoder(key: key))
+        }
     }
 
     /// Upper bound of the bytes `encode` appends for `count` plaintext bytes.
     public func encodedSizeBound(_ count: Int) -> Int {
         switch framing {
         case .aead(let encoder): encoder.encodedSizeBound(count)
+        case .stream(let encoder): encoder.encodedSizeBound(count)
         }
     }
 
@@ -28,6 +33,9 @@ public struct ShadowsocksTCPEncoder {
         case .aead(var encoder):
             try encoder.encode(&plaintext, into: &output)
             framing = .aead(encoder)
+        case .stream(var encoder):
+            try encoder.encode(&plaintext, into: &output)
+            framing = .stream(encoder)
         }
     }
 }

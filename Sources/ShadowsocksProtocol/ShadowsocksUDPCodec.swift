@@ -8,14 +8,18 @@ public protocol ShadowsocksUDPCodec: AnyObject {
     func sealedSize(target: SocksAddress, payloadCount: Int) -> Int
     /// Appends one encrypted packet carrying `payload` for `target` to `output`.
     func seal(target: SocksAddress, payload: ByteBuffer, into output: inout ByteBuffer) throws
-    /// Decrypts one packet; returns the address it carries and the payload. Nothing unauthenticated is returned.
+    /// Decrypts one packet; returns the address it carries and the payload. AEAD: nothing unauthenticated is
+    /// returned. Stream ciphers authenticate nothing: only an address that does not parse is an error.
     func open(_ packet: ByteBuffer) throws -> (address: SocksAddress, payload: ByteBuffer)
 }
 
 public enum ShadowsocksUDP {
     /// The packet codec for `key`'s method.
     public static func makeCodec(key: MasterKey) throws -> any ShadowsocksUDPCodec {
-        try AEADPacketCodec(key: key)
+        switch key.method.kind {
+        case .aead: try AEADPacketCodec(key: key)
+        case .stream: try StreamPacketCodec(key: key)
+        }
     }
 
     /// The largest datagram IPv4 can carry (65535 - 20 IP - 8 UDP).

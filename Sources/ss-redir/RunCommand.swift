@@ -53,7 +53,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: [.customShort("m"), .customLong("method")],
-        help: "Cipher: aes-128-gcm, aes-192-gcm, aes-256-gcm, chacha20-ietf-poly1305 (default).")
+        help: """
+            Cipher: aes-128-gcm, aes-192-gcm, aes-256-gcm, chacha20-ietf-poly1305 (default). Legacy stream \
+            ciphers (aes-128/192/256-cfb, aes-128/192/256-ctr, chacha20-ietf, chacha20, rc4-md5) are accepted \
+            for old servers but are insecure: no integrity, no replay protection.
+            """)
     var method: String?
 
     @Option(name: [.customShort("t"), .customLong("timeout")], help: "Idle timeout in seconds (default 60).")
@@ -187,6 +191,9 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = prepared.configuration
         let logger = prepared.logger
         defer { prepared.process.finish() }
+        for method in Set(configuration.members.map(\.key.method)).sorted(by: { $0.name < $1.name }) {
+            if let warning = method.securityWarning { logger.warning("\(warning)") }
+        }
         var rules: AutoSetup?
         if autoSetup {
             do {

@@ -137,6 +137,9 @@ struct SSServerCommand: AsyncParsableCommand {
     func run(prepared: Prepared) async throws {
         let logger = prepared.logger
         defer { prepared.process.finish() }
+        for method in Set(prepared.configuration.ports.map(\.key.method)).sorted(by: { $0.name < $1.name }) {
+            if let warning = method.securityWarning { logger.warning("\(warning)") }
+        }
         var service = ServerService(configuration: prepared.configuration, logger: logger)
         service.onReady = { prepared.process.signalReady() }
         let group = ServiceGroup(

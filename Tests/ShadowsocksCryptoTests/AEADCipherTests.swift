@@ -31,21 +31,21 @@ let aeadVectors: [AEADVector] = [
 
     @Test(arguments: aeadVectors) func sealMatchesKnownAnswer(vector: AEADVector) throws {
         let key = MasterKey(method: vector.method, password: "barfoo!")
-        let sealer = try key.makeCipher(salt: Array(0..<UInt8(vector.method.saltSize)), sealing: true)
+        let sealer = try key.makeAEADCipher(salt: Array(0..<UInt8(vector.method.saltSize)), sealing: true)
         #expect(try sealer.seal([0, UInt8(plaintext.count)]) == hex(vector.sealedLength))
         #expect(try sealer.seal(plaintext) == hex(vector.sealedPayload))
     }
 
     @Test(arguments: aeadVectors) func openMatchesKnownAnswer(vector: AEADVector) throws {
         let key = MasterKey(method: vector.method, password: "barfoo!")
-        let opener = try key.makeCipher(salt: Array(0..<UInt8(vector.method.saltSize)), sealing: false)
+        let opener = try key.makeAEADCipher(salt: Array(0..<UInt8(vector.method.saltSize)), sealing: false)
         #expect(try opener.open(hex(vector.sealedLength)) == [0, UInt8(plaintext.count)])
         #expect(try opener.open(hex(vector.sealedPayload)) == plaintext)
     }
 
     @Test(arguments: aeadVectors) func tamperedByteFailsAuthentication(vector: AEADVector) throws {
         let key = MasterKey(method: vector.method, password: "barfoo!")
-        let opener = try key.makeCipher(salt: Array(0..<UInt8(vector.method.saltSize)), sealing: false)
+        let opener = try key.makeAEADCipher(salt: Array(0..<UInt8(vector.method.saltSize)), sealing: false)
         var sealed = hex(vector.sealedLength)
         sealed[0] ^= 0x01
         #expect(throws: CryptoError(.authenticationFailed)) { try opener.open(sealed) }
@@ -55,8 +55,8 @@ let aeadVectors: [AEADVector] = [
         // After 256 operations the nonce is 00 01 00 ... : both sides must agree across the carry.
         let key = MasterKey(method: .aes128GCM, password: "x")
         let salt = [UInt8](repeating: 7, count: 16)
-        let sealer = try key.makeCipher(salt: salt, sealing: true)
-        let opener = try key.makeCipher(salt: salt, sealing: false)
+        let sealer = try key.makeAEADCipher(salt: salt, sealing: true)
+        let opener = try key.makeAEADCipher(salt: salt, sealing: false)
         for index in 0..<300 {
             let message = [UInt8(index & 0xFF)]
             #expect(try opener.open(try sealer.seal(message)) == message)
@@ -65,8 +65,8 @@ let aeadVectors: [AEADVector] = [
 
     @Test func wrongKeyFailsAuthentication() throws {
         let salt = [UInt8](repeating: 1, count: 32)
-        let sealer = try MasterKey(method: .aes256GCM, password: "right").makeCipher(salt: salt, sealing: true)
-        let opener = try MasterKey(method: .aes256GCM, password: "wrong").makeCipher(salt: salt, sealing: false)
+        let sealer = try MasterKey(method: .aes256GCM, password: "right").makeAEADCipher(salt: salt, sealing: true)
+        let opener = try MasterKey(method: .aes256GCM, password: "wrong").makeAEADCipher(salt: salt, sealing: false)
         #expect(throws: CryptoError(.authenticationFailed)) { try opener.open(try sealer.seal([1, 2, 3])) }
     }
 }

@@ -47,7 +47,7 @@ import Testing
 
 @Suite struct SubkeyDeriverTests {
     @Test func matchesTheOneShotHKDFForEveryKeySize() throws {
-        for method in CipherMethod.allCases {
+        for method in CipherMethod.aeadCases {
             let master = KeyDerivation.bytesToKey(password: Array("barfoo!".utf8), keyLength: method.keySize)
             let deriver = try SubkeyDeriver(masterKey: master)
             for seed in 0..<5 {

@@ -53,7 +53,7 @@ import Testing
         #expect(Array(output.readableBytesView) == expected)
     }
 
-    @Test(arguments: CipherMethod.allCases) func roundTripDripFedOneByteAtATime(method: CipherMethod) throws {
+    @Test(arguments: CipherMethod.aeadCases) func roundTripDripFedOneByteAtATime(method: CipherMethod) throws {
         let key = MasterKey(method: method, password: "drip")
         let plaintext = (0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let stream = try encode(plaintext, with: key, writes: 3)
@@ -80,7 +80,7 @@ import Testing
 
     @Test func lengthAboveMaximumIsRejected() throws {
         let salt = [UInt8](repeating: 9, count: 32)
-        let sealer = try key.makeCipher(salt: salt, sealing: true)
+        let sealer = try key.makeAEADCipher(salt: salt, sealing: true)
         let stream = salt + (try sealer.seal([0x40, 0x00]))
         var decoder = AEADChunkDecoder(key: key)
         var buffer = ByteBuffer(bytes: stream)

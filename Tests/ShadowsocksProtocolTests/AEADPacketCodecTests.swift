@@ -19,7 +19,7 @@ import Testing
         #expect(String(buffer: payload) == "dns?")
     }
 
-    @Test(arguments: CipherMethod.allCases) func roundTripsWithAFreshSaltEachPacket(method: CipherMethod) throws {
+    @Test(arguments: CipherMethod.aeadCases) func roundTripsWithAFreshSaltEachPacket(method: CipherMethod) throws {
         let key = MasterKey(method: method, password: "udp")
         let sender = (try AEADPacketCodec(key: key))
         let receiver = (try AEADPacketCodec(key: key))
@@ -52,7 +52,7 @@ import Testing
         #expect(throws: ShadowsocksProtocolError(.authenticationFailed)) { try other.open(packet) }
         // Authentic, but the plaintext is too short to hold an address.
         let salt = [UInt8](repeating: 3, count: 32)
-        let sealer = try key.makeCipher(salt: salt, sealing: true)
+        let sealer = try key.makeAEADCipher(salt: salt, sealing: true)
         let shortAddress = salt + (try sealer.seal([1, 9, 9]))
         #expect(throws: ShadowsocksProtocolError(.truncated)) { try codec.open(ByteBuffer(bytes: shortAddress)) }
     }
