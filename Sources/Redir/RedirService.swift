@@ -19,6 +19,8 @@ public struct RedirService: Service {
     public var shutdownGrace: TimeAmount = .seconds(3)
     /// Re-reads the configuration (file and flags) on SIGHUP; the new pool is applied, the rest needs a restart.
     public var reload: (@Sendable () throws -> RedirConfiguration)?
+    /// ss-local: only the SOCKS5 front (`socksListen`) runs; no redirect or TPROXY listeners.
+    public var socksOnly = false
 
     public init(configuration: RedirConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -32,8 +34,9 @@ public struct RedirService: Service {
         let pool = ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger)
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
+        var socksListeners: [Channel] = []
         do {
-            if configuration.relaysTCP {
+            if configuration.relaysTCP && !socksOnly {
                 let front = TCPRedirectFront(
                     configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
                 do {
@@ -44,12 +47,16 @@ public struct RedirService: Service {
                         "cannot listen on \(addresses.joined(separator: ", ")): \(error); check -b/-l or stop whatever holds the port")
                 }
             }
-            if configuration.relaysUDP {
+            if configuration.relaysUDP && !socksOnly {
                 udpFront = try await UDPTransparentFront.start(
                     configuration: configuration, pool: pool, group: group, mark: mark, logger: logger)
             }
+            socksListeners = try await SOCKS5Front(
+                configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool
+            ).bind()
         } catch {
             for listener in listeners { try? await listener.close() }
+            await udpFront?.stop()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -80,6 +87,10 @@ public struct RedirService: Service {
             let addresses = udpFront.listenAddresses.compactMap { $0.socksAddress.map { "\($0)" } }
             fronts.append("udp tproxy on \(addresses.joined(separator: ", "))")
         }
+        if !socksListeners.isEmpty {
+            let addresses = socksListeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }
+            fronts.append("socks5 on \(addresses.joined(separator: ", "))")
+        }
         logger.notice(
             "listening: \(fronts.joined(separator: "; ")) (\(configuration.strategy.rawValue) over: \(servers))")
 
@@ -104,7 +115,7 @@ public struct RedirService: Service {
         }
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
-        for listener in listeners { try? await listener.close() }
+        for listener in listeners + socksListeners { try? await listener.close() }
         await ControlServer.stop(control, path: configuration.controlSocket)
         try? await metricsChannel?.close()
         await udpFront?.stop()
