@@ -189,6 +189,11 @@ final class SOCKS5UDPAssociation {
             return
         }
         guard let client else { return }  // nothing was sent yet, so this answers nobody
+        if case .domain(let name, _) = opened.address, name.utf8.count > 255 {
+            // A name that was not valid UTF-8 grew when decoded; it no longer fits the one-byte length.
+            drops.count(.socksMalformed, logger: logger, detail: "a reply from the server names an over-long domain")
+            return
+        }
         var payload = opened.payload
         var datagram = clientSide.allocator.buffer(capacity: 3 + opened.address.encodedLength + payload.readableBytes)
         datagram.writeSOCKS5UDPHeader(SOCKS5UDPHeader(address: opened.address))
