@@ -22,7 +22,10 @@ extension EndToEnd {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let hosts = "127.0.0.1 localhost\n\(Testbed.wanIPv4) \(Self.targetName)\n\(Testbed.wanIPv6) \(Self.targetName)\n"
             try Data(hosts.utf8).write(to: directory.appendingPathComponent("hosts"))
-            return { try? FileManager.default.removeItem(at: directory) }
+            return {
+                try? FileManager.default.removeItem(at: directory)
+                rmdir("/etc/netns")  // only when empty: other namespaces' files stay
+            }
         }
 
         func startEcho(_ bed: Testbed) throws {
