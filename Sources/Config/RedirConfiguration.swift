@@ -45,6 +45,11 @@ public struct RedirConfiguration: Sendable {
     public var udpMaxAssociations: Int
     /// SO_MARK on the relay's own sockets, so firewall rules can skip them (0: none).
     public var outboundFwmark: UInt32
+    /// `--socks ADDR:PORT` (JSON "socks"): where the SOCKS5 front listens; empty: no SOCKS5 front.
+    public var socksListen: [ServerEndpoint] = []
+    /// RFC 1929 credentials the SOCKS5 front requires (`--socks-user`/`--socks-password`); nil: none.
+    public var socksUsername: String?
+    public var socksPassword: String?
 
     public var servers: [ServerEndpoint] { members.map(\.endpoint) }
 
@@ -113,7 +118,7 @@ public struct RedirConfiguration: Sendable {
             }
             fwmark = parsed
         }
-        return RedirConfiguration(
+        var configuration = RedirConfiguration(
             members: members, strategy: strategy, probeTarget: probeTarget, probeIntervalSeconds: probeInterval,
             probeUDPTarget: probeUDPTarget,
             controlSocket: settings.controlSocket ?? defaultControlSocket, halfCloseWaitSeconds: halfCloseWait,
@@ -123,6 +128,36 @@ public struct RedirConfiguration: Sendable {
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
+        try resolveSOCKS(settings, into: &configuration)
+        return configuration
+    }
+
+    private static func resolveSOCKS(
+        _ settings: RedirSettings, into configuration: inout RedirConfiguration
+    ) throws(ConfigError) {
+        for text in settings.socks ?? [] {
+            if let listen = try endpoint(text, origin: settings.origin(.socks), example: "127.0.0.1:1081") {
+                configuration.socksListen.append(listen)
+            }
+        }
+        switch (settings.socksUsername, settings.socksPassword) {
+        case (nil, nil):
+            break
+        case (let username?, let password?):
+            // RFC 1929 section 2: ULEN and PLEN are one byte each, and at least 1.
+            for (value, field) in [(username, RedirSettings.Field.socksUsername), (password, .socksPassword)]
+            where !(1...255).contains(value.utf8.count) {
+                throw ConfigError("\(settings.origin(field)): must be 1 to 255 bytes (RFC 1929), got \(value.utf8.count)")
+            }
+            configuration.socksUsername = username
+            configuration.socksPassword = password
+        case (nil, _?):
+            throw ConfigError(
+                "\(settings.origin(.socksPassword)) given without a SOCKS username: add --socks-user or \"socks_username\"")
+        case (_?, nil):
+            throw ConfigError(
+                "\(settings.origin(.socksUsername)) given without a SOCKS password: add --socks-password or \"socks_password\"")
+        }
     }
 
     /// "host:port" or "[v6]:port", for probe targets and listen addresses; `origin` names the flag or key.

@@ -51,12 +51,17 @@ public struct RedirSettings: Sendable {
     public var metrics: String?
     public var probeUDPTarget: String?
     public var halfCloseWait: String?
+    /// The SOCKS5 front: listen endpoints ("ADDR:PORT") and the RFC 1929 credentials it requires.
+    public var socks: [String]?
+    public var socksUsername: String?
+    public var socksPassword: String?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
         case serverSpecs = "servers", serverURLs = "server_url", serversFiles = "servers_file", strategy
         case probeTarget = "probe_target", probeInterval = "probe_interval", controlSocket = "control_socket", metrics
         case probeUDPTarget = "probe_udp_target", halfCloseWait = "half_close_wait"
+        case socks, socksUsername = "socks_username", socksPassword = "socks_password"
         case server, serverPort = "server_port", localAddress = "local_address", localPort = "local_port"
         case password, key, method, timeout, mode
         case reusePort = "reuse_port", noDelay = "no_delay", fastOpen = "fast_open", nofile
@@ -111,6 +116,9 @@ public struct RedirSettings: Sendable {
         merged.sniffWait = other.sniffWait ?? sniffWait
         merged.resolvConf = other.resolvConf ?? resolvConf
         merged.hostsFile = other.hostsFile ?? hostsFile
+        merged.socks = other.socks ?? socks
+        merged.socksUsername = other.socksUsername ?? socksUsername
+        merged.socksPassword = other.socksPassword ?? socksPassword
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

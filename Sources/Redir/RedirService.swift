@@ -21,6 +21,8 @@ public struct RedirService: Service {
     public var reload: (@Sendable () throws -> RedirConfiguration)?
     /// Called once every front listens (a daemon's parent then exits 0).
     public var onReady: (@Sendable () -> Void)?
+    /// ss-local: only the SOCKS5 front (`socksListen`) runs; no redirect or TPROXY listeners.
+    public var socksOnly = false
 
     public init(configuration: RedirConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -34,8 +36,9 @@ public struct RedirService: Service {
         let pool = ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger)
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
+        var socksListeners: [Channel] = []
         do {
-            if configuration.relaysTCP {
+            if configuration.relaysTCP && !socksOnly {
                 let front = TCPRedirectFront(
                     configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
                 do {
@@ -46,12 +49,16 @@ public struct RedirService: Service {
                         "cannot listen on \(addresses.joined(separator: ", ")): \(error); check -b/-l or stop whatever holds the port")
                 }
             }
-            if configuration.relaysUDP {
+            if configuration.relaysUDP && !socksOnly {
                 udpFront = try await UDPTransparentFront.start(
                     configuration: configuration, pool: pool, group: group, mark: mark, logger: logger)
             }
+            socksListeners = try await SOCKS5Front(
+                configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool
+            ).bind()
         } catch {
             for listener in listeners { try? await listener.close() }
+            await udpFront?.stop()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -82,6 +89,10 @@ public struct RedirService: Service {
             let addresses = udpFront.listenAddresses.compactMap { $0.socksAddress.map { "\($0)" } }
             fronts.append("udp tproxy on \(addresses.joined(separator: ", "))")
         }
+        if !socksListeners.isEmpty {
+            let addresses = socksListeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }
+            fronts.append("socks5 on \(addresses.joined(separator: ", "))")
+        }
         onReady?()
         logger.notice(
             "listening: \(fronts.joined(separator: "; ")) (\(configuration.strategy.rawValue) over: \(servers))")
@@ -107,7 +118,7 @@ public struct RedirService: Service {
         }
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
-        for listener in listeners { try? await listener.close() }
+        for listener in listeners + socksListeners { try? await listener.close() }
         await ControlServer.stop(control, path: configuration.controlSocket)
         try? await metricsChannel?.close()
         await udpFront?.stop()

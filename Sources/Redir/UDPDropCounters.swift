@@ -12,6 +12,9 @@ enum UDPDropReason: String, CaseIterable, Sendable {
     case replySocketUnavailable = "cannot bind a transparent reply socket"
     case noUDPServer = "no pool member relays UDP (or its address cannot be resolved)"
     case associationEvicted = "association table full: the least recently used association was evicted"
+    case socksForeignSource = "SOCKS5 datagram from an address other than the association's client"
+    case socksMalformed = "SOCKS5 datagram with a malformed header"
+    case socksFragment = "SOCKS5 fragment (FRAG != 0; fragments are not reassembled)"
 }
 
 /// Owned by the UDP relay's event loop.

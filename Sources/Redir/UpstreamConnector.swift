@@ -20,22 +20,23 @@ struct UpstreamConnector: Sendable {
 
     /// Connects to a member chosen by the pool; when that fails before any byte was exchanged, the next member
     /// is tried, so a dead server costs a client nothing but the connect attempt. `onFailure` runs when no
-    /// member could be reached (the LAN side is closed right after).
+    /// member could be reached, with the last connect error (the LAN side is closed right after).
     func connect(
         _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
-        onConnected: (@Sendable () -> Void)? = nil, onFailure: (@Sendable () -> Void)? = nil
+        onConnected: (@Sendable () -> Void)? = nil, onFailure: (@Sendable (Error?) -> Void)? = nil
     ) {
-        connect(lanSide, client: client, target: target, on: eventLoop, tried: [], onConnected: onConnected,
-            onFailure: onFailure)
+        connect(lanSide, client: client, target: target, on: eventLoop, tried: [], lastError: nil,
+            onConnected: onConnected, onFailure: onFailure)
     }
 
     private func connect(
         _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
-        tried: Set<ServerMember>, onConnected: (@Sendable () -> Void)?, onFailure: (@Sendable () -> Void)?
+        tried: Set<ServerMember>, lastError: Error?, onConnected: (@Sendable () -> Void)?,
+        onFailure: (@Sendable (Error?) -> Void)?
     ) {
         guard let member = pool.choose(excluding: tried) else {
             logger.warning("tcp \(client) -> \(target): no server could be reached (tried \(tried.count)); closing")
-            onFailure?()
+            onFailure?(lastError)
             lanSide.closeChannel()
             return
         }
@@ -54,7 +55,7 @@ struct UpstreamConnector: Sendable {
                 logger.warning("tcp \(client) -> \(target): cannot reach server \(member): \(reason)")
                 guard lanSide.isActive else { return }
                 connect(lanSide, client: client, target: target, on: eventLoop, tried: tried.union([member]),
-                    onConnected: onConnected, onFailure: onFailure)
+                    lastError: error, onConnected: onConnected, onFailure: onFailure)
             }
         }
     }

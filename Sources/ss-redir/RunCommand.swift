@@ -42,6 +42,19 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("probe-interval"), help: "Seconds between health probes of each server (default 15).")
     var probeInterval: String?
 
+    @Option(
+        name: .customLong("socks"),
+        help: ArgumentHelp(
+            "Also serve SOCKS5 (CONNECT; UDP ASSOCIATE with -u/-U) on this address, e.g. 127.0.0.1:1081; repeatable.",
+            valueName: "addr:port"))
+    var socks: [String] = []
+
+    @Option(name: .customLong("socks-user"), help: "Username SOCKS5 clients must give (RFC 1929; with --socks-password).")
+    var socksUser: String?
+
+    @Option(name: .customLong("socks-password"), help: "Password SOCKS5 clients must give (with --socks-user).")
+    var socksPassword: String?
+
 
 
 
@@ -249,6 +262,9 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.controlSocket, controlSocket, .controlSocket, "--control")
         flags.set(\.metrics, metrics, .metrics, "--metrics")
         flags.set(\.halfCloseWait, halfCloseWait, .halfCloseWait, "--half-close-wait")
+        flags.set(\.socks, socks.isEmpty ? nil : socks, .socks, "--socks")
+        flags.set(\.socksUsername, socksUser, .socksUsername, "--socks-user")
+        flags.set(\.socksPassword, socksPassword, .socksPassword, "--socks-password")
         flags.set(\.password, password, .password, "-k")
         flags.set(\.key, key, .key, "--key")
         flags.set(\.method, method, .method, "-m")

@@ -1,2 +1,0 @@
-// Placeholder (issue 7 / issue 5).
-print("not built yet")
