@@ -61,8 +61,8 @@ public final class DNSBypassSets {
 
     /// Adds (or refreshes) the addresses, IPv4 into `bypass4_dns` and IPv6 into `bypass6_dns`, in one transaction:
     /// all of them or, on an error, none. Timeouts are DNS TTLs, clamped by `timeout(forTTL:)`. An address already in
-    /// the set gets the new timeout and its countdown restarts on kernels with element timeout updates (6.12 and
-    /// later); older kernels accept it and keep its old expiry.
+    /// the set gets the new timeout and its countdown restarts (shorter or longer) on kernels with element timeout
+    /// updates (commit 4201f3938914, 2024; checked on 6.18); older kernels accept it and keep its old expiry.
     @discardableResult
     public func add(_ addresses: [(IPAddress, timeoutSeconds: UInt32)]) throws(NetfilterError) -> AddReport {
         var longest: [IPAddress: UInt32] = [:]

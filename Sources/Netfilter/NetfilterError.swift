@@ -37,7 +37,8 @@ public struct NetfilterError: Error, Sendable, CustomStringConvertible {
     static func explain(_ code: Int32) -> String {
         let names: [Int32: String] = [
             EPERM: "EPERM", ENOENT: "ENOENT", EEXIST: "EEXIST", EINVAL: "EINVAL", ENOMEM: "ENOMEM", EBUSY: "EBUSY",
-            EOPNOTSUPP: "EOPNOTSUPP", ENOBUFS: "ENOBUFS", ENFILE: "ENFILE", EMSGSIZE: "EMSGSIZE", ERANGE: "ERANGE", ENOSPC: "ENOSPC",
+            EOPNOTSUPP: "EOPNOTSUPP", ENOBUFS: "ENOBUFS", ENFILE: "ENFILE", EMSGSIZE: "EMSGSIZE", ERANGE: "ERANGE",
+            ENOSPC: "ENOSPC",
             EAGAIN: "EAGAIN", EACCES: "EACCES", EAFNOSUPPORT: "EAFNOSUPPORT", EPROTONOSUPPORT: "EPROTONOSUPPORT",
         ]
         let text = String(cString: strerror(code))

@@ -1,5 +1,9 @@
 import CNftnl
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A netlink batch (NFNL_MSG_BATCH_BEGIN ... END) for nf_tables: the kernel applies all of it or none of it.
 /// Each message remembers the object it creates so an error from the kernel can name that object.
 public struct NftBatch: Sendable {
@@ -333,7 +337,8 @@ public enum NftBatchEncoder {
 
         private mutating func append(_ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>?) {
             let length = scratch.withUnsafeMutableBytes { raw -> Int in
-                raw.initializeMemory(as: UInt8.self, repeating: 0)
+                // One libc call: an element-wise loop over the 128 KiB takes about 1 ms in debug builds.
+                memset(raw.baseAddress!, 0, raw.count)
                 let buffer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
                 guard let nlh = build(buffer) else { fatalError("libnftnl built no message") }
                 return Int(nlh.pointee.nlmsg_len)

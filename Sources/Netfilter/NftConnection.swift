@@ -48,7 +48,9 @@ public final class NftConnection {
         try lookUp(NFT_MSG_GETTABLE, family: family, what: "table \(family.rawValue) \(name)") { nlh in
             let object = TableObject(name: name)
             nftnl_table_nlmsg_build_payload(nlh, object.pointer)
-        } parse: { Self.parseTable(datagram: $0, message: $1) }
+        } parse: {
+            Self.parseTable(datagram: $0, message: $1)
+        }
     }
 
     /// nil when the table or the set does not exist.
@@ -59,7 +61,9 @@ public final class NftConnection {
             nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), table)
             nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
             nftnl_set_nlmsg_build_payload(nlh, object)
-        } parse: { Self.parseSet(datagram: $0, message: $1) }
+        } parse: {
+            Self.parseSet(datagram: $0, message: $1)
+        }
     }
 
     /// One GET request for a single object; ENOENT (no such object, or no such table) is nil.

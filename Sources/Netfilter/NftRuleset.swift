@@ -72,8 +72,7 @@ public struct NftSet: Sendable, Equatable {
     }
 
     /// An empty set whose elements expire on their own.
-    public static func timeout(name: String, keyFamily: IPFamily, maxElements: UInt32, note: String? = nil) -> NftSet
-    {
+    public static func timeout(name: String, keyFamily: IPFamily, maxElements: UInt32, note: String? = nil) -> NftSet {
         var set = NftSet(name: name, keyFamily: keyFamily, ranges: [], note: note)
         set.kind = .timeout(maxElements: maxElements)
         return set

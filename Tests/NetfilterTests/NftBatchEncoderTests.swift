@@ -77,7 +77,9 @@ import Testing
         let message = batch.bytes[entry.start..<(entry.start + entry.length)]
         let attributes = message.dropFirst(Netlink.headerSize + 4)  // nfgenmsg
         // NFTA_SET_NAME 2, FLAGS 3, KEY_TYPE 4, KEY_LEN 5, DESC 9 { DESC_SIZE 1 }, TIMEOUT 11, USERDATA 13.
-        #expect(String(decoding: Self.attribute(2, in: attributes)!.value.prefix { $0 != 0 }, as: UTF8.self) == "bypass4_dns")
+        #expect(
+            String(decoding: Self.attribute(2, in: attributes)!.value.prefix { $0 != 0 }, as: UTF8.self)
+                == "bypass4_dns")
         #expect(Self.bigEndian(Self.attribute(3, in: attributes)!.value) == 0x10)  // NFT_SET_TIMEOUT only
         #expect(Self.bigEndian(Self.attribute(4, in: attributes)!.value) == 7)  // TYPE_IPADDR
         #expect(Self.bigEndian(Self.attribute(5, in: attributes)!.value) == 4)
@@ -132,10 +134,11 @@ import Testing
                 address: IPAddress(family: .ipv6, value: 0x2001_0db8 << 96 | UInt128($0)), timeoutMilliseconds: 60_000)
         }
         let batch = NftBatchEncoder.addTimedElements(family: .inet, table: "t", sets: [("bypass6_dns", elements)])
-        #expect(batch.entries.map(\.object) == [
-            "elements 1-1024 of 2500 of set bypass6_dns", "elements 1025-2048 of 2500 of set bypass6_dns",
-            "elements 2049-2500 of 2500 of set bypass6_dns",
-        ])
+        #expect(
+            batch.entries.map(\.object) == [
+                "elements 1-1024 of 2500 of set bypass6_dns", "elements 1025-2048 of 2500 of set bypass6_dns",
+                "elements 2049-2500 of 2500 of set bypass6_dns",
+            ])
         for entry in batch.entries { #expect(entry.length < 65_535, "\(entry.object)") }
     }
 

@@ -85,14 +85,17 @@ import Testing
                         options.proxyOnly = proxyOnly
                         options.dnsHijackPort = 5353
                         let table = GatewayRuleset.build(options)
-                        #expect(table.sets.filter { $0.kind != .interval }.map(\.name) == ["bypass4_dns", "bypass6_dns"])
+                        #expect(
+                            table.sets.filter { $0.kind != .interval }.map(\.name) == ["bypass4_dns", "bypass6_dns"])
                         for chain in table.chains {
                             let rules = chain.rules.map(NftTextRenderer.render)
                             // The first rule that redirects, tproxies or marks (the DNS hijack's port 53 aside).
                             guard
                                 let capture = chain.rules.firstIndex(where: { rule in
                                     !rule.statements.isEmpty
-                                        && !rule.matches.contains { if case .destinationPort(_, 53) = $0 { true } else { false } }
+                                        && !rule.matches.contains {
+                                            if case .destinationPort(_, 53) = $0 { true } else { false }
+                                        }
                                 })
                             else { continue }
                             count += 1
