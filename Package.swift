@@ -158,7 +158,8 @@ let package = Package(
             ]
         ),
         // Resources/ holds python helpers the tests run from the source tree (found via #filePath).
-        .testTarget(name: "EndToEndTests", dependencies: [], exclude: ["Resources"]),
+        // Netfilter: the DNS bypass set updater is a library API, driven in-process inside the testbed's gw namespace.
+        .testTarget(name: "EndToEndTests", dependencies: ["Netfilter"], exclude: ["Resources"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -49,7 +49,9 @@ public struct GatewayOptions: Sendable, Equatable {
     public var policyRoute: PolicyRoute? { usesTproxy ? PolicyRoute(mark: tproxyMark, table: routeTable) : nil }
 }
 
-/// Builds the `inet` table for a gateway. Chains, in packet order:
+/// Builds the `inet` table for a gateway. Sets: `bypass4`/`bypass6` (intervals fixed at setup), `bypass4_dns`/
+/// `bypass6_dns` (timeout sets the running daemon fills from DNS answers), `proxy4`/`proxy6` (--proxy-file).
+/// Chains, in packet order:
 /// - `prerouting_nat` (nat, dstnat) → `lan_nat`: DNS hijack, then TCP `redirect` unless bypassed.
 /// - `prerouting_mangle` (filter, mangle) → `lan_tproxy`: UDP (and TCP with -T) `tproxy` + mark unless bypassed;
 ///   with --fail-closed what no socket took is dropped.
@@ -82,12 +84,27 @@ public enum GatewayRuleset {
         return PolicyRoute(mark: mark, table: table)
     }
 
+    /// The timeout sets the DNS forwarder fills at run time with the addresses it answered for bypass domains
+    /// (`DNSBypassSets`); every rule that lets `bypass4`/`bypass6` go direct does the same for them.
+    public static func dnsBypassSet(_ family: IPFamily) -> String { family == .ipv4 ? "bypass4_dns" : "bypass6_dns" }
+
+    /// Elements per DNS bypass set (nft `size`). Bounds kernel memory (roughly 100 bytes an element, so a few MB
+    /// when full) far above what a LAN resolves for bypass domains within a day (the longest timeout); when the set
+    /// is full the kernel refuses new elements (ENFILE) and those destinations are proxied instead of going direct.
+    public static let dnsBypassCapacity: UInt32 = 65_536
+
     public static func build(_ options: GatewayOptions) -> NftTable {
         var table = NftTable(name: options.tableName, comment: comment(for: options))
         let bypassNote = "Destinations that always go direct: reserved ranges, the proxy servers, --bypass-file lists."
         table.sets = [
             NftSet(name: "bypass4", intervals: AddressIntervals(family: .ipv4, options.bypass), note: bypassNote),
             NftSet(name: "bypass6", intervals: AddressIntervals(family: .ipv6, options.bypass)),
+            .timeout(
+                name: dnsBypassSet(.ipv4), keyFamily: .ipv4, maxElements: dnsBypassCapacity,
+                note:
+                    "Addresses the DNS forwarder answered for bypass domains, added while ss-redir runs; each expires with its answer's TTL."
+            ),
+            .timeout(name: dnsBypassSet(.ipv6), keyFamily: .ipv6, maxElements: dnsBypassCapacity),
         ]
         let inverse = !options.proxyOnly.isEmpty
         if inverse {
@@ -181,6 +198,8 @@ public enum GatewayRuleset {
             NftRule([.destinationIsLocal], verdict: .return),
             NftRule([.destinationInSet(.ipv4, set: "bypass4")], verdict: .return),
             NftRule([.destinationInSet(.ipv6, set: "bypass6")], verdict: .return),
+            NftRule([.destinationInSet(.ipv4, set: dnsBypassSet(.ipv4))], verdict: .return),
+            NftRule([.destinationInSet(.ipv6, set: dnsBypassSet(.ipv6))], verdict: .return),
         ]
         if inverse {
             rules += [

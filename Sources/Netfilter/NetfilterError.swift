@@ -14,6 +14,8 @@ public struct NetfilterError: Error, Sendable, CustomStringConvertible {
         public static let notOwned = Kind(name: "not owned")
         /// The kernel refused a netlink request; nothing of that batch was applied.
         public static let rejected = Kind(name: "rejected")
+        /// The table or set a run-time update needs is not installed (`ss-redir setup` is not in use).
+        public static let notInstalled = Kind(name: "not installed")
         /// The netlink socket itself failed (open, send, receive, timeout).
         public static let socket = Kind(name: "socket")
     }
@@ -35,7 +37,8 @@ public struct NetfilterError: Error, Sendable, CustomStringConvertible {
     static func explain(_ code: Int32) -> String {
         let names: [Int32: String] = [
             EPERM: "EPERM", ENOENT: "ENOENT", EEXIST: "EEXIST", EINVAL: "EINVAL", ENOMEM: "ENOMEM", EBUSY: "EBUSY",
-            EOPNOTSUPP: "EOPNOTSUPP", ENOBUFS: "ENOBUFS", EMSGSIZE: "EMSGSIZE", ERANGE: "ERANGE", ENOSPC: "ENOSPC",
+            EOPNOTSUPP: "EOPNOTSUPP", ENOBUFS: "ENOBUFS", ENFILE: "ENFILE", EMSGSIZE: "EMSGSIZE", ERANGE: "ERANGE",
+            ENOSPC: "ENOSPC",
             EAGAIN: "EAGAIN", EACCES: "EACCES", EAFNOSUPPORT: "EAFNOSUPPORT", EPROTONOSUPPORT: "EPROTONOSUPPORT",
         ]
         let text = String(cString: strerror(code))

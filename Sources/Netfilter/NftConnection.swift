@@ -13,6 +13,17 @@ public struct InstalledTable: Sendable, Equatable {
     public var ownerPortID: UInt32?
 }
 
+/// An nf_tables set as the kernel reports it (NFT_MSG_GETSET), without its elements.
+public struct InstalledSet: Sendable, Equatable {
+    /// 4 for ipv4_addr, 16 for ipv6_addr.
+    public var keyLength: Int
+    /// NFT_SET_INTERVAL, NFT_SET_TIMEOUT.
+    public var isInterval: Bool
+    public var hasTimeout: Bool
+    /// The `size` limit, when the set has one.
+    public var maxElements: UInt32?
+}
+
 /// A NETLINK_NETFILTER socket that looks tables up and commits batches. A table created with
 /// `ownedBySocket` lives as long as this object.
 public final class NftConnection {
@@ -34,36 +45,78 @@ public final class NftConnection {
 
     /// nil when no such table exists.
     public func table(family: NftFamily, name: String) throws(NetfilterError) -> InstalledTable? {
+        try lookUp(NFT_MSG_GETTABLE, family: family, what: "table \(family.rawValue) \(name)") { nlh in
+            let object = TableObject(name: name)
+            nftnl_table_nlmsg_build_payload(nlh, object.pointer)
+        } parse: {
+            Self.parseTable(datagram: $0, message: $1)
+        }
+    }
+
+    /// nil when the table or the set does not exist.
+    public func set(family: NftFamily, table: String, name: String) throws(NetfilterError) -> InstalledSet? {
+        try lookUp(NFT_MSG_GETSET, family: family, what: "set \(name) of table \(family.rawValue) \(table)") { nlh in
+            guard let object = nftnl_set_alloc() else { fatalError("nftnl_set_alloc: out of memory") }
+            defer { nftnl_set_free(object) }
+            nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), table)
+            nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
+            nftnl_set_nlmsg_build_payload(nlh, object)
+        } parse: {
+            Self.parseSet(datagram: $0, message: $1)
+        }
+    }
+
+    /// One GET request for a single object; ENOENT (no such object, or no such table) is nil.
+    private func lookUp<T>(
+        _ type: nf_tables_msg_types, family: NftFamily, what: String,
+        build: (UnsafeMutablePointer<nlmsghdr>) -> Void, parse: ([UInt8], Netlink.Message) -> T?
+    ) throws(NetfilterError) -> T? {
         querySequence &+= 1
         let sequence = querySequence
         var request = [UInt8](repeating: 0, count: 512)
         let length = request.withUnsafeMutableBytes { raw -> Int in
             let buffer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
             let nlh = nftnl_nlmsg_build_hdr(
-                buffer, UInt16(NFT_MSG_GETTABLE.rawValue), family.protocolFamily, UInt16(NLM_F_ACK), sequence)!
-            let object = TableObject(name: name)
-            nftnl_table_nlmsg_build_payload(nlh, object.pointer)
+                buffer, UInt16(type.rawValue), family.protocolFamily, UInt16(NLM_F_ACK), sequence)!
+            build(nlh)
             return Int(nlh.pointee.nlmsg_len)
         }
         try socket.send(Array(request[0..<length]))
 
-        var found: InstalledTable?
+        var found: T?
         while true {
             guard let datagram = try socket.receive(timeoutMilliseconds: Self.replyTimeoutMilliseconds) else {
-                throw NetfilterError(
-                    .socket, "no answer from nf_tables while looking up table \(family.rawValue) \(name)")
+                throw NetfilterError(.socket, "no answer from nf_tables while looking up \(what)")
             }
             for message in Netlink.messages(in: datagram) where message.sequence == sequence {
                 if let reply = Netlink.errorReply(message) {
                     if reply.code == 0 || reply.code == ENOENT { return reply.code == 0 ? found : nil }
                     throw NetfilterError(
                         .rejected,
-                        "cannot look up table \(family.rawValue) \(name): \(NetfilterError.explain(reply.code))"
+                        "cannot look up \(what): \(NetfilterError.explain(reply.code))"
                             + (reply.code == EPERM ? "; run as root (CAP_NET_ADMIN)" : ""),
                         errno: reply.code)
                 }
-                found = Self.parseTable(datagram: datagram, message: message)
+                found = parse(datagram, message)
             }
+        }
+    }
+
+    private static func parseSet(datagram: [UInt8], message: Netlink.Message) -> InstalledSet? {
+        var raw = Array(datagram[(message.payload.startIndex - Netlink.headerSize)..<message.payload.endIndex])
+        return raw.withUnsafeMutableBytes { buffer -> InstalledSet? in
+            let nlh = buffer.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
+            guard let object = nftnl_set_alloc() else { fatalError("nftnl_set_alloc: out of memory") }
+            defer { nftnl_set_free(object) }
+            guard nftnl_set_nlmsg_parse(nlh, object) >= 0 else { return nil }
+            let flags = nftnl_set_get_u32(object, attribute(NFTNL_SET_FLAGS))
+            let size =
+                nftnl_set_is_set(object, attribute(NFTNL_SET_DESC_SIZE))
+                ? nftnl_set_get_u32(object, attribute(NFTNL_SET_DESC_SIZE)) : nil
+            return InstalledSet(
+                keyLength: Int(nftnl_set_get_u32(object, attribute(NFTNL_SET_KEY_LEN))),
+                isInterval: flags & NFT_SET_INTERVAL.rawValue != 0, hasTimeout: flags & NFT_SET_TIMEOUT.rawValue != 0,
+                maxElements: size == 0 ? nil : size)
         }
     }
 
@@ -122,7 +175,10 @@ public final class NftConnection {
                 )
             }
             for message in Netlink.messages(in: datagram) {
-                guard let reply = Netlink.errorReply(message) else { continue }
+                // Replies to earlier requests that timed out are not about this batch.
+                guard let reply = Netlink.errorReply(message), batch.contains(sequence: reply.requestSequence) else {
+                    continue
+                }
                 pending.remove(reply.requestSequence)
                 if reply.code != 0 { failures.append(reply) }
             }

@@ -39,11 +39,22 @@ public enum NftFamily: String, Sendable, Equatable {
     }
 }
 
-/// A named interval set of IPv4 or IPv6 addresses (`type ipv4_addr; flags interval`).
+/// A named set of IPv4 or IPv6 addresses: an interval set filled by the table's batch
+/// (`type ipv4_addr; flags interval`), or a timeout set filled at run time (`flags timeout; size N`).
 public struct NftSet: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// `flags interval`: the `ranges` go into the batch that creates the table.
+        case interval
+        /// `flags timeout`, `size maxElements`: starts empty; single addresses are added later, each with its own
+        /// timeout (`DNSBypassSets`). The kernel refuses elements beyond `maxElements` (ENFILE).
+        case timeout(maxElements: UInt32)
+    }
+
     public var name: String
     public var keyFamily: IPFamily
-    /// Sorted, disjoint, not adjacent: build them with `AddressIntervals`. Sent as given.
+    public var kind: Kind
+    /// Interval sets only (a timeout set is created empty; ranges given to one are ignored). Sorted, disjoint, not adjacent: build them with
+    /// `AddressIntervals`. Sent as given.
     public var ranges: [IPRange]
     /// Printed above the set in nft text only.
     public var note: String?
@@ -51,12 +62,20 @@ public struct NftSet: Sendable, Equatable {
     public init(name: String, keyFamily: IPFamily, ranges: [IPRange], note: String? = nil) {
         self.name = name
         self.keyFamily = keyFamily
+        self.kind = .interval
         self.ranges = ranges
         self.note = note
     }
 
     public init(name: String, intervals: AddressIntervals, note: String? = nil) {
         self.init(name: name, keyFamily: intervals.family, ranges: intervals.ranges, note: note)
+    }
+
+    /// An empty set whose elements expire on their own.
+    public static func timeout(name: String, keyFamily: IPFamily, maxElements: UInt32, note: String? = nil) -> NftSet {
+        var set = NftSet(name: name, keyFamily: keyFamily, ranges: [], note: note)
+        set.kind = .timeout(maxElements: maxElements)
+        return set
     }
 }
 

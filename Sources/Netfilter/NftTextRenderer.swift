@@ -18,8 +18,15 @@ public enum NftTextRenderer {
             if let note = set.note { out += comment(note, indent: "\t") }
             out += "\tset \(set.name) {\n"
             out += "\t\ttype \(set.keyFamily == .ipv4 ? "ipv4_addr" : "ipv6_addr")\n"
-            out += "\t\tflags interval\n"
-            if !set.ranges.isEmpty {
+            switch set.kind {
+            case .interval:
+                out += "\t\tflags interval\n"
+            case .timeout(let maxElements):
+                // The order `nft list` prints them in.
+                out += "\t\tsize \(maxElements)\n"
+                out += "\t\tflags timeout\n"
+            }
+            if set.kind == .interval && !set.ranges.isEmpty {
                 out += "\t\telements = {\n"
                 for (index, range) in set.ranges.enumerated() {
                     out += "\t\t\t\(range)\(index == set.ranges.count - 1 ? "" : ",")\n"

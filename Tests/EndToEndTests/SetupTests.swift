@@ -30,7 +30,7 @@ extension EndToEnd {
 
                 let sets = Dictionary(
                     uniqueKeysWithValues: ruleset.objects("set").map { ($0["name"] as? String ?? "", $0) })
-                #expect(Set(sets.keys) == ["bypass4", "bypass6"])
+                #expect(Set(sets.keys) == ["bypass4", "bypass6", "bypass4_dns", "bypass6_dns"])
                 #expect(sets["bypass4"]?["type"] as? String == "ipv4_addr")
                 #expect(sets["bypass6"]?["type"] as? String == "ipv6_addr")
                 #expect(sets["bypass4"]?["flags"] as? [String] == ["interval"])
@@ -40,6 +40,12 @@ extension EndToEnd {
                 #expect(v4.contains("1.0.1.0-1.0.3.255"), "adjacent prefixes merge: \(v4)")
                 #expect(v4.contains("198.51.100.0/24"), "the reserved range swallows the server 198.51.100.7: \(v4)")
                 #expect(NftJSON.elements(sets["bypass6"]).contains("240e::/20"))
+                for (name, type) in [("bypass4_dns", "ipv4_addr"), ("bypass6_dns", "ipv6_addr")] {
+                    #expect(sets[name]?["type"] as? String == type)
+                    #expect(sets[name]?["flags"] as? [String] == ["timeout"])
+                    #expect(sets[name]?["size"] as? Int == 65_536)
+                    #expect(NftJSON.elements(sets[name]).isEmpty, "filled only by the running daemon")
+                }
 
                 let chains = Dictionary(
                     uniqueKeysWithValues: ruleset.objects("chain").map { ($0["name"] as? String ?? "", $0) })
@@ -63,7 +69,14 @@ extension EndToEnd {
                 #expect(tproxy.count == 1 && tproxy.first?["chain"] as? String == "lan_tproxy")
                 let redirects = rules.filter { NftJSON.statementKinds($0).contains("redirect") }
                 #expect(redirects.count == 4, "udp 53, tcp 53, tcp in lan_nat, tcp in output_nat: \(redirects.count)")
-                #expect(rules.filter { $0["chain"] as? String == "output_nat" }.count == 5)
+                #expect(rules.filter { $0["chain"] as? String == "output_nat" }.count == 7)
+                let dnsBypass = rules.filter { rule in
+                    NftJSON.statementKinds(rule).contains("return")
+                        && "\(rule["expr"] ?? "")".contains("@bypass4_dns")
+                }
+                #expect(
+                    Set(dnsBypass.compactMap { $0["chain"] as? String })
+                        == ["lan_nat", "lan_tproxy", "output_nat", "output_route"])
 
                 let rule4 = try bed.run(.gw, ["ip", "-4", "rule"]).stdout
                 let rule6 = try bed.run(.gw, ["ip", "-6", "rule"]).stdout

@@ -61,6 +61,87 @@ import Testing
         #expect(batch.describe(sequence: batch.beginSequence, badAttributeOffset: nil) == "the batch itself")
     }
 
+    /// nf_tables attributes are big endian (nf_tables.h: "all attributes are in network byte order").
+    static func bigEndian(_ value: ArraySlice<UInt8>) -> UInt64 { value.reduce(0) { $0 << 8 | UInt64($1) } }
+
+    static func attribute(_ kind: UInt16, in bytes: ArraySlice<UInt8>) -> Netlink.Attribute? {
+        Netlink.attributes(in: bytes).first { $0.kind == kind }
+    }
+
+    @Test("A DNS bypass set is created as `flags timeout` with a size and no set-wide timeout, and holds no elements")
+    func timeoutSetMessage() throws {
+        let table = GatewayRuleset.build(RulesetFixtures.options())
+        let batch = NftBatchEncoder.replace(table)
+        let entry = try #require(batch.entries.first { $0.object == "set bypass4_dns" })
+        #expect(!batch.entries.contains { $0.object.hasSuffix("of set bypass4_dns") })
+        let message = batch.bytes[entry.start..<(entry.start + entry.length)]
+        let attributes = message.dropFirst(Netlink.headerSize + 4)  // nfgenmsg
+        // NFTA_SET_NAME 2, FLAGS 3, KEY_TYPE 4, KEY_LEN 5, DESC 9 { DESC_SIZE 1 }, TIMEOUT 11, USERDATA 13.
+        #expect(
+            String(decoding: Self.attribute(2, in: attributes)!.value.prefix { $0 != 0 }, as: UTF8.self)
+                == "bypass4_dns")
+        #expect(Self.bigEndian(Self.attribute(3, in: attributes)!.value) == 0x10)  // NFT_SET_TIMEOUT only
+        #expect(Self.bigEndian(Self.attribute(4, in: attributes)!.value) == 7)  // TYPE_IPADDR
+        #expect(Self.bigEndian(Self.attribute(5, in: attributes)!.value) == 4)
+        let description = try #require(Self.attribute(9, in: attributes))
+        #expect(Self.bigEndian(Self.attribute(1, in: description.value)!.value) == 65_536)
+        #expect(Self.attribute(11, in: attributes) == nil)
+        #expect(Array(Self.attribute(13, in: attributes)!.value) == [0, 4, 2, 0, 0, 0])  // key byte order: big endian
+
+        let v6 = try #require(table.sets.first { $0.name == "bypass6_dns" })
+        #expect(v6.keyFamily == .ipv6 && v6.kind == .timeout(maxElements: GatewayRuleset.dnsBypassCapacity))
+    }
+
+    @Test("Timed elements: one NEWSETELEM per set, key, timeout and expiration in milliseconds, no EXCL, no set id")
+    func timedElementMessages() throws {
+        let v4 = [
+            NftBatchEncoder.TimedElement(address: IPAddress("198.51.100.7")!, timeoutMilliseconds: 120_000),
+            NftBatchEncoder.TimedElement(address: IPAddress("203.0.113.9")!, timeoutMilliseconds: 60_000),
+        ]
+        let v6 = [NftBatchEncoder.TimedElement(address: IPAddress("2001:db8::7")!, timeoutMilliseconds: 86_400_000)]
+        let batch = NftBatchEncoder.addTimedElements(
+            family: .inet, table: "ss_redir", sets: [("bypass4_dns", v4), ("bypass6_dns", v6)], firstSequence: 500)
+        #expect(batch.messageCount == 2)
+        let messages = Netlink.messages(in: batch.bytes)
+        #expect(messages.map(\.sequence) == [500, 501, 502, 503])
+        for (message, expected) in zip(messages.dropFirst().prefix(2), [("bypass4_dns", v4), ("bypass6_dns", v6)]) {
+            #expect(message.type == 0x0a00 | 12)  // NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM
+            #expect(message.flags == 0x0400 | 0x0004 | 0x0001)  // NLM_F_CREATE | NLM_F_ACK | NLM_F_REQUEST
+            let top = message.payload.dropFirst(4)
+            // NFTA_SET_ELEM_LIST_TABLE 1, SET 2, ELEMENTS 3, SET_ID 4.
+            #expect(String(decoding: Self.attribute(1, in: top)!.value.prefix { $0 != 0 }, as: UTF8.self) == "ss_redir")
+            #expect(String(decoding: Self.attribute(2, in: top)!.value.prefix { $0 != 0 }, as: UTF8.self) == expected.0)
+            #expect(Self.attribute(4, in: top) == nil)
+            let elements = Netlink.attributes(in: Self.attribute(3, in: top)!.value)
+            #expect(elements.count == expected.1.count)
+            for (element, timed) in zip(elements, expected.1) {
+                // NFTA_SET_ELEM_KEY 1 { NFTA_DATA_VALUE 1 }, TIMEOUT 4, EXPIRATION 5, FLAGS 3.
+                let key = try #require(Self.attribute(1, in: element.value))
+                #expect(Array(Self.attribute(1, in: key.value)!.value) == timed.address.bytes)
+                #expect(Self.bigEndian(Self.attribute(4, in: element.value)!.value) == timed.timeoutMilliseconds)
+                #expect(Self.bigEndian(Self.attribute(5, in: element.value)!.value) == timed.timeoutMilliseconds)
+                #expect(Self.attribute(3, in: element.value) == nil)
+            }
+        }
+        let entry = try #require(batch.entries.first)
+        #expect(entry.label(ofElement: 1) == "element 203.0.113.9")
+    }
+
+    @Test("2,500 timed IPv6 elements are split into messages of at most 1,024, each under the 16-bit nest limit")
+    func timedElementChunks() throws {
+        let elements = (0..<2500).map {
+            NftBatchEncoder.TimedElement(
+                address: IPAddress(family: .ipv6, value: 0x2001_0db8 << 96 | UInt128($0)), timeoutMilliseconds: 60_000)
+        }
+        let batch = NftBatchEncoder.addTimedElements(family: .inet, table: "t", sets: [("bypass6_dns", elements)])
+        #expect(
+            batch.entries.map(\.object) == [
+                "elements 1-1024 of 2500 of set bypass6_dns", "elements 1025-2048 of 2500 of set bypass6_dns",
+                "elements 2049-2500 of 2500 of set bypass6_dns",
+            ])
+        for entry in batch.entries { #expect(entry.length < 65_535, "\(entry.object)") }
+    }
+
     @Test("10,000 prefixes: parse, merge, render and encode (timings printed, not asserted)")
     func tenThousandPrefixes() throws {
         let list = Self.bigList(count: 10_000).map(\.description).joined(separator: "\n")

@@ -71,6 +71,48 @@ import Testing
         for (rule, text) in cases { #expect(NftTextRenderer.render(rule) == text) }
     }
 
+    @Test("Wherever bypass4/bypass6 let traffic go direct, bypass4_dns/bypass6_dns do too, in every mode")
+    func dnsBypassEverywhere() {
+        var count = 0
+        for tcp in [GatewayOptions.TCPCapture.redirect, .tproxy, .none] {
+            for udp in [false, true] where tcp != .none || udp {
+                for proxyRouter in [false, true] {
+                    for proxyOnly in [[], [IPRange("8.8.8.0/24")!]] {
+                        var options = RulesetFixtures.options()
+                        options.tcp = tcp
+                        options.udp = udp
+                        options.proxyRouter = proxyRouter
+                        options.proxyOnly = proxyOnly
+                        options.dnsHijackPort = 5353
+                        let table = GatewayRuleset.build(options)
+                        #expect(
+                            table.sets.filter { $0.kind != .interval }.map(\.name) == ["bypass4_dns", "bypass6_dns"])
+                        for chain in table.chains {
+                            let rules = chain.rules.map(NftTextRenderer.render)
+                            // The first rule that redirects, tproxies or marks (the DNS hijack's port 53 aside).
+                            guard
+                                let capture = chain.rules.firstIndex(where: { rule in
+                                    !rule.statements.isEmpty
+                                        && !rule.matches.contains {
+                                            if case .destinationPort(_, 53) = $0 { true } else { false }
+                                        }
+                                })
+                            else { continue }
+                            count += 1
+                            for set in ["ip daddr @bypass4", "ip6 daddr @bypass6"] {
+                                let plain = rules.firstIndex(of: "\(set) return")
+                                let dns = rules.firstIndex(of: "\(set)_dns return")
+                                #expect(plain != nil && plain! < capture, "\(chain.name): \(rules)")
+                                #expect(dns != nil && dns! < capture, "\(chain.name): \(rules)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(count == 36)  // every capturing chain of the 20 option combinations
+    }
+
     @Test("The comment records the policy routing, and reads back")
     func commentRoundTrip() {
         var options = RulesetFixtures.options()
