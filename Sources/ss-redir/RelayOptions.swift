@@ -64,17 +64,3 @@ struct RelayOptions: ParsableArguments {
         flags.set(\.outboundFwmark, outboundFwmark, .outboundFwmark, "--outbound-fwmark")
     }
 }
-
-/// Command-line values as `RedirSettings` that override the config file key by key, remembering which flag
-/// set each ("flag -p") for error messages.
-struct FlagSettings {
-    private(set) var settings = RedirSettings()
-
-    mutating func set<T>(
-        _ keyPath: WritableKeyPath<RedirSettings, T?>, _ value: T?, _ field: RedirSettings.Field, _ flag: String
-    ) {
-        guard let value else { return }
-        settings[keyPath: keyPath] = value
-        settings.origins[field] = "flag \(flag)"
-    }
-}
