@@ -40,6 +40,7 @@ INSTALL ?= install
 INSTALLED_BIN = $(or $(SS_REDIR_BIN),$(shell $(SWIFT) build -c release --show-bin-path)/ss-redir)
 # ss-server comes from the same build as ss-redir unless SS_SERVER_BIN names another binary.
 INSTALLED_SERVER_BIN = $(or $(SS_SERVER_BIN),$(dir $(INSTALLED_BIN))ss-server)
+INSTALLED_LOCAL_BIN = $(or $(SS_LOCAL_BIN),$(dir $(INSTALLED_BIN))ss-local)
 HOSTS_RULES = $(notdir $(wildcard hosts-rules/*))
 DOCS = README.md $(wildcard docs/*.md)
 UNIT_SUBSTITUTIONS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
@@ -53,6 +54,7 @@ install: $(if $(SS_REDIR_BIN),,release)
 		$(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR)
 	$(INSTALL) -m 755 $(INSTALLED_BIN) $(DESTDIR)$(BINDIR)/ss-redir
 	$(INSTALL) -m 755 $(INSTALLED_SERVER_BIN) $(DESTDIR)$(BINDIR)/ss-server
+	$(INSTALL) -m 755 $(INSTALLED_LOCAL_BIN) $(DESTDIR)$(BINDIR)/ss-local
 	$(INSTALL) -m 644 packaging/config.json.example $(DESTDIR)$(SYSCONFDIR)/ss-redir/config.json.example
 	$(INSTALL) -m 644 $(addprefix hosts-rules/,$(HOSTS_RULES)) $(DESTDIR)$(DATADIR)/hosts-rules/
 	$(INSTALL) -m 755 packaging/openwrt/ss-redir.init $(DESTDIR)$(DATADIR)/openwrt/ss-redir.init
@@ -69,7 +71,7 @@ install: $(if $(SS_REDIR_BIN),,release)
 # $(SYSCONFDIR)/ss-redir stays, and so does the directory then.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ss-redir $(DESTDIR)$(SYSCONFDIR)/ss-redir/config.json.example \
-		$(DESTDIR)$(BINDIR)/ss-server $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-server@.service \
+		$(DESTDIR)$(BINDIR)/ss-server $(DESTDIR)$(BINDIR)/ss-local $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-server@.service \
 		$(addprefix $(DESTDIR)$(DATADIR)/hosts-rules/,$(HOSTS_RULES)) $(DESTDIR)$(DATADIR)/openwrt/ss-redir.init \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-redir@.service \
 		$(DESTDIR)$(BASH_COMPLETION_DIR)/ss-redir $(DESTDIR)$(ZSH_COMPLETION_DIR)/_ss-redir \

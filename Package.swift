@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "ss-local",
             dependencies: [
-                "Redir", "Config",
+                "Redir", "Config", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

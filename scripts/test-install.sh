@@ -27,6 +27,7 @@ files_under() {
 expected="$work/expected"
 {
     echo etc/ss-redir/config.json.example
+    echo usr/local/bin/ss-local
     echo usr/local/bin/ss-redir
     echo usr/local/bin/ss-server
     echo usr/local/lib/systemd/system/ss-redir@.service

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Daemon
 import Logging
 import Redir
 import ServiceLifecycle
@@ -10,7 +11,6 @@ import Glibc
 
 /// `ss-local`: a SOCKS5 server that relays through the Shadowsocks pool, for users of shadowsocks-libev's
 /// `ss-local` (same flags and JSON keys). It is ss-redir's service with only the SOCKS5 front running.
-@main
 struct SSLocalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ss-local",
@@ -25,14 +25,32 @@ struct SSLocalCommand: AsyncParsableCommand {
 
     @OptionGroup var options: LocalOptions
 
+    @Flag(name: .customShort("q"), help: "Quiet: log only warnings and errors.")
+    var quiet = false
+
+    @OptionGroup(title: "Process") var daemon: DaemonOptions
+
+    struct Prepared: Sendable {
+        let configuration: RedirConfiguration
+        let logger: Logger
+        let process: DaemonProcess
+    }
+
     func run() async throws {
+        try await run(prepared: prepare())
+    }
+
+    /// Config and -f/-a/--log-file while the process has one thread (see Entry).
+    func prepare() throws -> Prepared {
         let verbose = options.verbose
+        let quiet = self.quiet
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = verbose ? .info : .notice
+            handler.logLevel = verbose ? .info : (quiet ? .warning : .notice)
             return handler
         }
         let logger = Logger(label: "ss-local")
+        daemon.stopIfAsked(program: "ss-local")
         let configuration: RedirConfiguration
         do {
             configuration = try resolveConfiguration(logger: logger)
@@ -40,10 +58,28 @@ struct SSLocalCommand: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode(2)
         }
+        let process: DaemonProcess
+        do {
+            process = try daemon.prepare(program: "ss-local")
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        return Prepared(configuration: configuration, logger: logger, process: process)
+    }
+
+    func run(prepared: Prepared) async throws {
+        let configuration = prepared.configuration
+        let logger = prepared.logger
+        defer { prepared.process.finish() }
+        for method in Set(configuration.members.map(\.key.method)).sorted(by: { $0.name < $1.name }) {
+            if let warning = method.securityWarning { logger.warning("\(warning)") }
+        }
         var service = RedirService(configuration: configuration, logger: logger)
         service.socksOnly = true
         let command = self
         service.reload = { try command.resolveConfiguration(logger: logger) }
+        service.onReady = { prepared.process.signalReady() }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
