@@ -24,7 +24,7 @@ struct ACLFile: Sendable {
         var lineNumber = 0
         for rawLine in RuleFileReader.lines(text) {
             lineNumber += 1
-            let line = RuleFileReader.trimmed(rawLine.prefix { $0 != "#" })
+            let line = RuleFileReader.trimmed(Substring(rawLine.utf8.prefix { $0 != UInt8(ascii: "#") }))
             if line.isEmpty { continue }
             switch line {
             case "[outbound_block_list]": list = .outboundBlock

@@ -65,9 +65,14 @@ public struct BypassRules: Sendable {
     /// The domain rules' answer for a host name, nil when no domain rule matches (then decide by address).
     /// An IP literal is looked up in the address entries (nil when on no list), as ss-libev does.
     public func decide(domain: String) -> RuleDecision? {
-        if let value = bypass.match(domain: domain) { return .bypass(RuleSource(index: value)) }
-        if let value = proxy.match(domain: domain) { return .proxy(RuleSource(index: value)) }
+        let literal = Self.addressLiteral(domain)
+        if let value = bypass.match(domain: domain, literal: literal) { return .bypass(RuleSource(index: value)) }
+        if let value = proxy.match(domain: domain, literal: literal) { return .proxy(RuleSource(index: value)) }
         return nil
+    }
+
+    private static func addressLiteral(_ domain: String) -> IPAddress? {
+        DomainName.mayBeAddressLiteral(domain) ? IPAddress(domain) : nil
     }
 
     /// The `[outbound_block_list]` entry matching a destination the server side is asked to reach.
@@ -76,7 +81,7 @@ public struct BypassRules: Sendable {
     }
 
     public func outboundBlock(domain: String) -> RuleSource? {
-        outboundBlock.match(domain: domain).map { RuleSource(index: $0) }
+        outboundBlock.match(domain: domain, literal: Self.addressLiteral(domain)).map { RuleSource(index: $0) }
     }
 
     // MARK: - Status

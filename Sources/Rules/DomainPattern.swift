@@ -26,7 +26,7 @@ public enum DomainPattern: Sendable, Hashable, CustomStringConvertible {
     /// A domain-list entry: `example.com` or `domain:example.com` (suffix), `full:`, `keyword:`, `regexp:`.
     /// A leading dot (`.example.com`) is also read as a suffix. Throws the reason, for a file:line message.
     public init(listEntry text: Substring) throws(DomainPatternError) {
-        if let colon = text.firstIndex(of: ":") {
+        if let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) {
             let value = text[text.index(after: colon)...]
             switch text[..<colon].lowercased() {
             case "domain": self = .suffix(try Self.name(value))

@@ -1,7 +1,7 @@
 /// Domain rules. Suffix and exact names live in a trie over reversed labels (`a.example.com` is looked up as
 /// com → example → a), so a lookup costs one hash probe per label of the name whatever the number of rules.
-/// Keywords are a scan over their (short) list; regular expressions are scanned last, after the trie.
-/// Matching is ASCII case-insensitive and ignores a trailing dot.
+/// Keywords are found in one pass over the name (`KeywordIndex`); regular expressions are scanned one by one,
+/// last. Matching is ASCII case-insensitive and ignores trailing dots.
 public struct DomainTrie: Sendable {
     private struct Node: Sendable {
         var labelHash: UInt64
@@ -24,10 +24,11 @@ public struct DomainTrie: Sendable {
     private var nodes: [Node] = [Node(labelHash: 0, parent: -1, labelStart: 0, labelLength: 0)]
     /// Lower-cased label bytes, shared by all nodes.
     private var labelBytes: [UInt8] = []
-    /// Open addressing over (parent, label) → node index; -1 is empty. Capacity is a power of two, at most half full.
-    private var slots = [Int32](repeating: -1, count: 16)
+    /// Open addressing over (parent, label): the slot hash's high 32 bits (a fingerprint, so a probe rarely
+    /// touches a node that is not the one) over node index + 1; 0 is empty. A power of two, at most half full.
+    private var slots = [UInt64](repeating: 0, count: 16)
     private var tails: [Int32: [Tail]] = [:]
-    private var keywords: [(bytes: [UInt8], value: UInt32)] = []
+    private var keywords = KeywordIndex()
     private var regexes: [(regex: DomainRegex, value: UInt32)] = []
 
     /// Patterns stored; a repeated suffix or full name counts once (its first value is kept).
@@ -35,34 +36,34 @@ public struct DomainTrie: Sendable {
 
     public init() {}
 
-    /// Patterns that need a scan on every lookup (keywords and regular expressions).
-    public var scannedCount: Int { keywords.count + regexes.count }
+    /// Patterns that need a scan on every lookup: regular expressions.
+    public var scannedCount: Int { regexes.count }
 
     public mutating func insert(_ pattern: DomainPattern, value: UInt32) {
         precondition(value != Self.noValue, "UInt32.max is reserved")
         switch pattern {
         case .suffix(let name):
-            let node = Int(nodeCreating(labels: Self.reversedLabels(name)))
+            let node = Int(nodeCreating(name, keepingFirstLabel: false))
             if nodes[node].suffixValue == Self.noValue {
                 nodes[node].suffixValue = value
                 count += 1
             }
         case .full(let name):
-            let node = Int(nodeCreating(labels: Self.reversedLabels(name)))
+            let node = Int(nodeCreating(name, keepingFirstLabel: false))
             if nodes[node].fullValue == Self.noValue {
                 nodes[node].fullValue = value
                 count += 1
             }
         case .endsWith(let text):
-            // "x.a.b": a, b are whole labels; "x" only has to end the label before them.
-            var labels = Self.reversedLabels(text)
-            let tail = labels.removeLast()
-            let node = nodeCreating(labels: labels)
+            // "x.a.b": a and b are whole labels; "x" only has to end the label before them.
+            let normalized = DomainName.normalize(text)
+            let firstLabel = normalized.utf8.prefix { $0 != UInt8(ascii: ".") }
+            let node = nodeCreating(normalized, keepingFirstLabel: true)
             nodes[Int(node)].hasTails = true
-            tails[node, default: []].append(Tail(bytes: tail, value: value))
+            tails[node, default: []].append(Tail(bytes: Array(firstLabel), value: value))
             count += 1
         case .keyword(let text):
-            keywords.append((Array(text.utf8).map(DomainName.lowercased), value))
+            keywords.insert(text.utf8.map(DomainName.lowercased), value: value)
             count += 1
         case .regexp(let regex):
             regexes.append((regex, value))
@@ -71,16 +72,14 @@ public struct DomainTrie: Sendable {
     }
 
     /// The value of the matching pattern: the most specific trie entry (an exact name before a suffix at the
-    /// same name), else the first matching keyword, else the first matching regular expression.
+    /// same name), else the earliest matching keyword, else the first matching regular expression.
     public func match(_ name: String) -> UInt32? {
         var text = name
         let found = text.withUTF8 { whole -> UInt32? in
             var end = whole.count
             while end > 0 && whole[end - 1] == UInt8(ascii: ".") { end -= 1 }
             let bytes = UnsafeBufferPointer(rebasing: whole[0..<end])
-            if let value = trieMatch(bytes) { return value }
-            for keyword in keywords where Self.contains(bytes, keyword.bytes) { return keyword.value }
-            return nil
+            return trieMatch(bytes) ?? keywords.match(bytes)
         }
         if found != nil || regexes.isEmpty { return found }
         let normalized = DomainName.normalize(name)
@@ -118,70 +117,83 @@ public struct DomainTrie: Sendable {
 
     private func find(parent: Int32, label: UnsafeBufferPointer<UInt8>) -> Int32? {
         let labelHash = Self.hash(label)
-        let mask = slots.count - 1
-        var slot = Self.slot(parent: parent, labelHash: labelHash) & mask
-        while true {
-            let index = slots[slot]
-            if index < 0 { return nil }
-            let node = nodes[Int(index)]
-            if node.parent == parent && node.labelHash == labelHash && Int(node.labelLength) == label.count
-                && labelEquals(node, label)
-            {
-                return index
+        let slotHash = Self.slot(parent: parent, labelHash: labelHash)
+        let fingerprint = UInt64(truncatingIfNeeded: slotHash) >> 32
+        return slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            var slot = slotHash & mask
+            while true {
+                let entry = slots[slot]
+                if entry == 0 { return nil }
+                if entry >> 32 == fingerprint {
+                    let index = Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                    let node = nodes[Int(index)]
+                    if node.labelHash == labelHash && node.parent == parent && Int(node.labelLength) == label.count
+                        && labelEquals(node, label)
+                    {
+                        return index
+                    }
+                }
+                slot = (slot + 1) & mask
             }
-            slot = (slot + 1) & mask
         }
     }
 
     private func labelEquals(_ node: Node, _ label: UnsafeBufferPointer<UInt8>) -> Bool {
-        let start = Int(node.labelStart)
-        for offset in 0..<label.count where labelBytes[start + offset] != DomainName.lowercased(label[offset]) {
-            return false
+        labelBytes.withUnsafeBufferPointer { stored in
+            let start = Int(node.labelStart)
+            for offset in 0..<label.count where stored[start + offset] != DomainName.lowercased(label[offset]) {
+                return false
+            }
+            return true
         }
-        return true
     }
 
-    private mutating func nodeCreating(labels: [[UInt8]]) -> Int32 {
-        var node: Int32 = 0
-        for label in labels {
-            let existing = label.withUnsafeBufferPointer { find(parent: node, label: $0) }
-            if let existing {
-                node = existing
-                continue
+    /// The node for `name`'s labels, last label first, created as needed; with `keepingFirstLabel` the first
+    /// (leftmost) label is left out.
+    private mutating func nodeCreating(_ name: String, keepingFirstLabel: Bool) -> Int32 {
+        var text = DomainName.normalize(name)
+        return text.withUTF8 { bytes in
+            var node: Int32 = 0
+            var end = bytes.count
+            while true {
+                var start = end
+                while start > 0 && bytes[start - 1] != UInt8(ascii: ".") { start -= 1 }
+                if start == 0 && keepingFirstLabel { return node }
+                node = child(of: node, label: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                if start == 0 { return node }
+                end = start - 1
             }
-            let index = Int32(nodes.count)
-            let labelHash = label.withUnsafeBufferPointer { Self.hash($0) }
-            nodes.append(
-                Node(
-                    labelHash: labelHash, parent: node, labelStart: Int32(labelBytes.count),
-                    labelLength: Int32(label.count)))
-            labelBytes += label
-            if nodes.count * 2 > slots.count { grow() } else { place(index) }
-            node = index
         }
-        return node
+    }
+
+    private mutating func child(of parent: Int32, label: UnsafeBufferPointer<UInt8>) -> Int32 {
+        if let existing = find(parent: parent, label: label) { return existing }
+        let index = Int32(nodes.count)
+        nodes.append(
+            Node(
+                labelHash: Self.hash(label), parent: parent, labelStart: Int32(labelBytes.count),
+                labelLength: Int32(label.count)))
+        labelBytes.append(contentsOf: label.lazy.map(DomainName.lowercased))
+        if nodes.count * 2 > slots.count { grow() } else { place(index) }
+        return index
     }
 
     private mutating func place(_ index: Int32) {
         let node = nodes[Int(index)]
         let mask = slots.count - 1
-        var slot = Self.slot(parent: node.parent, labelHash: node.labelHash) & mask
-        while slots[slot] >= 0 { slot = (slot + 1) & mask }
-        slots[slot] = index
+        let slotHash = Self.slot(parent: node.parent, labelHash: node.labelHash)
+        var slot = slotHash & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = (UInt64(truncatingIfNeeded: slotHash) >> 32) << 32 | UInt64(UInt32(index) + 1)
     }
 
     private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
+        slots = [UInt64](repeating: 0, count: slots.count * 2)
         for index in 1..<nodes.count { place(Int32(index)) }
     }
 
     // MARK: - Bytes
-
-    private static func reversedLabels(_ name: String) -> [[UInt8]] {
-        var text = Substring(name.lowercased())
-        while text.hasSuffix(".") { text.removeLast() }
-        return text.split(separator: ".", omittingEmptySubsequences: false).reversed().map { Array($0.utf8) }
-    }
 
     /// FNV-1a (64-bit) over the lower-cased label.
     private static func hash(_ label: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -206,17 +218,5 @@ public struct DomainTrie: Sendable {
         let offset = label.count - tail.count
         for index in 0..<tail.count where DomainName.lowercased(label[offset + index]) != tail[index] { return false }
         return true
-    }
-
-    private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard needle.count <= bytes.count else { return false }
-        if needle.isEmpty { return true }
-        outer: for start in 0...(bytes.count - needle.count) {
-            for index in 0..<needle.count where DomainName.lowercased(bytes[start + index]) != needle[index] {
-                continue outer
-            }
-            return true
-        }
-        return false
     }
 }

@@ -16,13 +16,13 @@ struct PrefixTrie<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
     private(set) var nodes: [Node] = [Node(key: 0, length: 0)]
     private(set) var prefixCount = 0
 
-    private static func mask(_ length: Int) -> Key {
-        // Smart shifts: a shift by the full width gives 0, so length 0 masks everything out.
-        length == 0 ? 0 : Key.max << (Key.bitWidth - length)
+    @inline(__always) private static func mask(_ length: Int) -> Key {
+        // Masking shifts stay below the width, so length 0 (a shift by the full width) is its own case.
+        length == 0 ? 0 : Key.max &<< Key(truncatingIfNeeded: Key.bitWidth - length)
     }
 
-    private static func bit(_ key: Key, at index: Int) -> Int {
-        Int(truncatingIfNeeded: (key >> (Key.bitWidth - 1 - index)) & 1)
+    @inline(__always) private static func bit(_ key: Key, at index: Int) -> Int {
+        Int(truncatingIfNeeded: (key &>> Key(truncatingIfNeeded: Key.bitWidth - 1 - index)) & 1)
     }
 
     /// Adds `key/length`. When the prefix is already present the first value is kept (first file:line wins).

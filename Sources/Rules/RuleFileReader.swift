@@ -22,44 +22,70 @@ enum RuleFileReader {
         return entries
     }
 
-    /// Lines split at LF; "\r\n" is one Character in Swift, so it has to be named too (CRLF files).
+    /// Lines split at LF, a CR before it left for trimming. Scanned as bytes: "\r\n" is one Character, and
+    /// Character iteration would cost more than the rest of reading a big list.
     static func lines(_ text: String) -> [Substring] {
-        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        var text = text
+        var ends: [Int] = []
+        let count = text.withUTF8 { bytes in
+            for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") { ends.append(offset) }
+            return bytes.count
+        }
+        ends.append(count)
+        let utf8 = text.utf8
+        var lines: [Substring] = []
+        lines.reserveCapacity(ends.count)
+        var start = 0
+        for end in ends {
+            let lower = utf8.index(utf8.startIndex, offsetBy: start)
+            let upper = utf8.index(utf8.startIndex, offsetBy: end)
+            lines.append(Substring(utf8[lower..<upper]))
+            start = end + 1
+        }
+        return lines
     }
 
     /// `#` starts a comment at the start of a line or after a blank, so `nftset=/a/4#inet#t#s` and regexes keep
     /// theirs. Leading and trailing blanks (and a CR) are dropped.
     static func stripComment(_ line: Substring) -> Substring {
-        var end = line.endIndex
+        let utf8 = line.utf8
+        var end = utf8.endIndex
         var previousIsBlank = true
-        var index = line.startIndex
-        while index < line.endIndex {
-            let character = line[index]
-            if character == "#" && previousIsBlank {
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "#") && previousIsBlank {
                 end = index
                 break
             }
-            previousIsBlank = isBlank(character)
-            index = line.index(after: index)
+            previousIsBlank = isBlank(byte)
+            utf8.formIndex(after: &index)
         }
-        return trimmed(line[..<end])
+        return trimmed(Substring(utf8[utf8.startIndex..<end]))
     }
 
-    static func isBlank(_ character: Character) -> Bool {
-        character == " " || character == "\t" || character == "\r" || character == "\u{0B}" || character == "\u{0C}"
+    /// Space, tab, CR, VT, FF (isspace(3) minus LF, which ends the line).
+    static func isBlank(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (0x09...0x0D).contains(byte)
     }
 
     static func trimmed(_ text: Substring) -> Substring {
-        var result = text
-        while let first = result.first, isBlank(first) { result.removeFirst() }
-        while let last = result.last, isBlank(last) { result.removeLast() }
-        return result
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start != end && isBlank(utf8[start]) { utf8.formIndex(after: &start) }
+        while start != end && isBlank(utf8[utf8.index(before: end)]) { utf8.formIndex(before: &end) }
+        return Substring(utf8[start..<end])
+    }
+
+    static func tokens(_ line: Substring) -> [Substring] {
+        line.utf8.split(whereSeparator: isBlank).map { Substring($0) }
     }
 
     private static func readLine(
         _ line: Substring, format: RuleFileFormat, emit: (RuleEntry) -> Void
     ) throws(LineProblem) {
-        let tokens = line.split(whereSeparator: isBlank)
+        let tokens = tokens(line)
         if format == .auto || format == .cidr, let ranges = cidrs(tokens) {
             ranges.forEach { emit(.cidr($0)) }
             return
@@ -96,6 +122,8 @@ enum RuleFileReader {
 
     /// Every token (commas also separate) is an address, prefix or range; nil when any is not.
     private static func cidrs(_ tokens: [Substring]) -> [IPRange]? {
+        // Most lines of a domain list hold a letter past "f": skip inet_pton for them.
+        guard tokens.allSatisfy({ $0.utf8.allSatisfy(isAddressByte) }) else { return nil }
         var ranges: [IPRange] = []
         for token in tokens {
             for part in token.split(separator: ",") {
@@ -104,6 +132,16 @@ enum RuleFileReader {
             }
         }
         return ranges.isEmpty ? nil : ranges
+    }
+
+    private static func isAddressByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "/"),
+            UInt8(ascii: "-"), UInt8(ascii: ","):
+            true
+        default: false
+        }
     }
 
     private static func address(_ token: Substring) -> IPAddress? {
@@ -115,7 +153,7 @@ enum RuleFileReader {
     /// domains between the slashes, each meaning the domain and its subdomains (dnsmasq(8)). nil when the line
     /// is not one of these.
     private static func dnsmasqDomains(_ line: Substring) throws(LineProblem) -> [String]? {
-        guard let equals = line.firstIndex(of: "="),
+        guard let equals = line.utf8.firstIndex(of: UInt8(ascii: "=")),
             ["server", "ipset", "nftset", "local", "address"].contains(line[..<equals])
         else { return nil }
         let key = line[..<equals]

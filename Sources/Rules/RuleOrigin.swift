@@ -35,6 +35,8 @@ public struct RuleSource: Sendable, Hashable {
 struct RuleOriginTable: Sendable {
     private var files: [String] = []
     private var fileIndexes: [String: UInt32] = [:]
+    /// Entries come file by file: remembering the last file skips hashing its name for every entry.
+    private var lastFile: (name: String, index: UInt32)?
     // fileIndex << 34 | list << 32 | line: one word per entry.
     private var packed: [UInt64] = []
 
@@ -42,13 +44,16 @@ struct RuleOriginTable: Sendable {
 
     mutating func add(file: String, line: Int, list: RuleList) -> UInt32 {
         let fileIndex: UInt32
-        if let known = fileIndexes[file] {
+        if let lastFile, lastFile.name == file {
+            fileIndex = lastFile.index
+        } else if let known = fileIndexes[file] {
             fileIndex = known
         } else {
             fileIndex = UInt32(files.count)
             files.append(file)
             fileIndexes[file] = fileIndex
         }
+        lastFile = (file, fileIndex)
         let listBits: UInt64 =
             switch list {
             case .bypass: 0

@@ -7,9 +7,10 @@ struct RuleTries: Sendable {
     /// Entries as read (a range or a hosts line counts once), for status.
     var cidrEntries = 0
 
-    /// A domain that is an IP literal is checked against the address entries, as acl_match_host does.
-    func match(domain: String) -> UInt32? {
-        if let address = IPAddress(domain) { return cidrs.lookup(address) }
+    /// A domain that is an IP literal (`literal`, parsed once by the caller) is checked against the address
+    /// entries, as acl_match_host does.
+    func match(domain: String, literal: IPAddress?) -> UInt32? {
+        if let literal { return cidrs.lookup(literal) }
         return domains.match(domain)
     }
 }
