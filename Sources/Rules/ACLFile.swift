@@ -21,11 +21,11 @@ struct ACLFile: Sendable {
 
     init(parsing text: String, origin: String) throws(RulesError) {
         var list = RuleList.bypass
-        var lineNumber = 0
-        for rawLine in RuleFileReader.lines(text) {
-            lineNumber += 1
-            let line = RuleFileReader.trimmed(Substring(rawLine.utf8.prefix { $0 != UInt8(ascii: "#") }))
-            if line.isEmpty { continue }
+        var mode = RuleAction.proxy
+        var modeLine: Int?
+        var entries: [(list: RuleList, line: Int, entry: RuleEntry)] = []
+        let failure = RuleLines.forEach(in: text, comments: .anywhere) { (lineNumber, bytes) throws(LineProblem) in
+            let line = RuleLines.string(bytes)
             switch line {
             case "[outbound_block_list]": list = .outboundBlock
             case "[black_list]", "[bypass_list]": list = .bypass
@@ -38,28 +38,30 @@ struct ACLFile: Sendable {
                 modeLine = lineNumber
             default:
                 if line.hasPrefix("[") && line.hasSuffix("]") && !line.dropFirst().contains("[") {
-                    throw RulesError.line(
-                        origin, lineNumber,
+                    throw LineProblem(
                         "unknown section \"\(line)\"; use [proxy_all], [bypass_all], [bypass_list], [proxy_list] or [outbound_block_list]"
                     )
                 }
-                entries.append((list, lineNumber, try Self.entry(line, origin: origin, line: lineNumber)))
+                entries.append((list, lineNumber, try Self.entry(line, isAddressText: RuleLines.isAddressText(bytes))))
             }
         }
+        if let failure { throw RulesError.line(origin, failure.line, failure.problem.reason) }
+        self.mode = mode
+        self.modeLine = modeLine
+        self.entries = entries
     }
 
-    private static func entry(_ line: Substring, origin: String, line lineNumber: Int) throws(RulesError) -> RuleEntry {
-        let text = String(line)
-        if let range = IPRange(text) { return .cidr(range) }
+    private static func entry(_ text: String, isAddressText: Bool) throws(LineProblem) -> RuleEntry {
+        if isAddressText, let range = IPRange(text) { return .cidr(range) }
         // acl.c splits at the last '/' and asks whether the left part is an address.
         if let slash = text.lastIndex(of: "/"), IPAddress(String(text[..<slash])) != nil {
-            throw RulesError.line(
-                origin, lineNumber, "\"\(text)\" has a bad prefix length; write ADDRESS/N with N at most 32 (IPv4) or 128 (IPv6)")
+            throw LineProblem(
+                "\"\(text)\" has a bad prefix length; write ADDRESS/N with N at most 32 (IPv4) or 128 (IPv6)")
         }
         do {
             return .domain(try ACLHostPattern.pattern(for: text))
         } catch {
-            throw RulesError.line(origin, lineNumber, error.reason + "; fix the pattern or remove the line")
+            throw LineProblem(error.reason + "; fix the pattern or remove the line")
         }
     }
 }

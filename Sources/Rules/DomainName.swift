@@ -17,6 +17,16 @@ enum DomainName {
 
     static func normalize(_ name: String) -> String { normalize(Substring(name)) }
 
+    static func normalize(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var end = bytes.count
+        while end > 0 && bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        let kept = UnsafeBufferPointer(rebasing: bytes[0..<end])
+        if kept.allSatisfy({ $0 < 0x80 && $0 &- UInt8(ascii: "A") >= 26 }) {
+            return String(decoding: kept, as: UTF8.self)
+        }
+        return String(decoding: kept, as: UTF8.self).lowercased()
+    }
+
     /// Why `name` (already normalized) is not usable as a rule entry, or nil when it is. Letters, digits,
     /// '-' and '_' (service labels, RFC 8552) in non-empty labels; U-labels must be written as xn-- A-labels.
     static func problem(_ name: String) -> String? {

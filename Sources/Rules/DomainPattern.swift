@@ -26,30 +26,39 @@ public enum DomainPattern: Sendable, Hashable, CustomStringConvertible {
     /// A domain-list entry: `example.com` or `domain:example.com` (suffix), `full:`, `keyword:`, `regexp:`.
     /// A leading dot (`.example.com`) is also read as a suffix. Throws the reason, for a file:line message.
     public init(listEntry text: Substring) throws(DomainPatternError) {
-        if let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) {
-            let value = text[text.index(after: colon)...]
-            switch text[..<colon].lowercased() {
-            case "domain": self = .suffix(try Self.name(value))
-            case "full": self = .full(try Self.name(value))
-            case "keyword":
-                guard !value.isEmpty else { throw DomainPatternError("keyword: needs a text after the colon") }
-                self = .keyword(value.lowercased())
-            case "regexp": self = .regexp(try DomainRegex(String(value)))
-            case "include":
-                throw DomainPatternError("include: is not supported; append the included list's lines instead")
-            default:
-                throw DomainPatternError(
-                    "unknown prefix \"\(text[..<colon]):\"; use domain:, full:, keyword: or regexp:")
+        var text = text
+        let result = text.withUTF8 { bytes in Result { () throws(DomainPatternError) in try Self(listEntryBytes: bytes) } }
+        self = try result.get()
+    }
+
+    init(listEntryBytes bytes: UnsafeBufferPointer<UInt8>) throws(DomainPatternError) {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+            if RuleLines.hasPrefix(bytes, "*.") {
+                let rest = RuleLines.string(UnsafeBufferPointer(rebasing: bytes[2...]))
+                throw DomainPatternError("wildcards are not supported; write \(rest) for it and its subdomains")
             }
-        } else if text.hasPrefix("*.") {
-            throw DomainPatternError("wildcards are not supported; write \(text.dropFirst(2)) for it and its subdomains")
-        } else {
-            self = .suffix(try Self.name(text.hasPrefix(".") ? text.dropFirst() : text))
+            let start = bytes.first == UInt8(ascii: ".") ? 1 : 0
+            self = .suffix(try Self.name(UnsafeBufferPointer(rebasing: bytes[start...])))
+            return
+        }
+        let prefix = RuleLines.string(UnsafeBufferPointer(rebasing: bytes[..<colon]))
+        let value = UnsafeBufferPointer(rebasing: bytes[(colon + 1)...])
+        switch prefix.lowercased() {
+        case "domain": self = .suffix(try Self.name(value))
+        case "full": self = .full(try Self.name(value))
+        case "keyword":
+            guard !value.isEmpty else { throw DomainPatternError("keyword: needs a text after the colon") }
+            self = .keyword(RuleLines.string(value).lowercased())
+        case "regexp": self = .regexp(try DomainRegex(RuleLines.string(value)))
+        case "include":
+            throw DomainPatternError("include: is not supported; append the included list's lines instead")
+        default:
+            throw DomainPatternError("unknown prefix \"\(prefix):\"; use domain:, full:, keyword: or regexp:")
         }
     }
 
-    private static func name(_ text: Substring) throws(DomainPatternError) -> String {
-        let name = DomainName.normalize(text)
+    private static func name(_ bytes: UnsafeBufferPointer<UInt8>) throws(DomainPatternError) -> String {
+        let name = DomainName.normalize(bytes)
         if let problem = DomainName.problem(name) { throw DomainPatternError(problem) }
         return name
     }

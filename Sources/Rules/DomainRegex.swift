@@ -1,7 +1,9 @@
 /// A compiled, case-insensitive domain regular expression (Swift Regex, no Foundation), compared by source.
-public struct DomainRegex: @unchecked Sendable, Hashable {
-    // @unchecked: Regex is immutable after init; its only lazy state (the lowered program) is published with an
-    // atomic compare-and-swap in _StringProcessing, and `init` forces it before the value is shared.
+/// A class so `DomainPattern` and the rule entries holding it keep a fixed layout (Regex's is resilient, which
+/// made every copy of an entry a runtime call while loading big lists).
+public final class DomainRegex: @unchecked Sendable, Hashable {
+    // @unchecked: immutable; Regex's only lazy state (the lowered program) is published with an atomic
+    // compare-and-swap in _StringProcessing, and `init` forces it before the value is shared.
     let regex: Regex<AnyRegexOutput>
     public let pattern: String
 
