@@ -27,7 +27,9 @@ public enum DomainPattern: Sendable, Hashable, CustomStringConvertible {
     /// A leading dot (`.example.com`) is also read as a suffix. Throws the reason, for a file:line message.
     public init(listEntry text: Substring) throws(DomainPatternError) {
         var text = text
-        let result = text.withUTF8 { bytes in Result { () throws(DomainPatternError) in try Self(listEntryBytes: bytes) } }
+        let result = text.withUTF8 { bytes in
+            Result { () throws(DomainPatternError) in try Self(listEntryBytes: bytes) }
+        }
         self = try result.get()
     }
 

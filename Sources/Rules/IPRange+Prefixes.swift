@@ -3,7 +3,7 @@ import IPAddresses
 extension IPRange {
     /// The fewest CIDR blocks covering exactly this range, lowest first ("10.0.0.1-10.0.0.6" is
     /// .1/32, .2/31, .4/31, .6/32), as (first address, prefix length).
-    public var prefixes: [(address: UInt128, length: Int)] {
+    var prefixes: [(address: UInt128, length: Int)] {
         let width = family.bitWidth
         var result: [(address: UInt128, length: Int)] = []
         var start = lower

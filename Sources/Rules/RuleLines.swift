@@ -67,7 +67,9 @@ enum RuleLines {
         split(line) { isBlank($0) }
     }
 
-    static func split(_ bytes: UnsafeBufferPointer<UInt8>, omittingEmpty: Bool = true, where isSeparator: (UInt8) -> Bool)
+    static func split(
+        _ bytes: UnsafeBufferPointer<UInt8>, omittingEmpty: Bool = true, where isSeparator: (UInt8) -> Bool
+    )
         -> [UnsafeBufferPointer<UInt8>]
     {
         var parts: [UnsafeBufferPointer<UInt8>] = []

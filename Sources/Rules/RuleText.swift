@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Whole-file reads of rule files without Foundation (the daemon stays small).
@@ -20,7 +20,8 @@ enum RuleText {
             bytes += chunk[0..<count]
             if bytes.count > maximumSize {
                 throw RulesError(
-                    .unreadableFile, "\(path): the \(purpose) is larger than \(maximumSize >> 20) MiB; split or trim it")
+                    .unreadableFile, "\(path): the \(purpose) is larger than \(maximumSize >> 20) MiB; split or trim it"
+                )
             }
         }
         if ferror(file) != 0 {

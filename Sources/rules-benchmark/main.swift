@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import IPAddresses
 import Rules
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // Load and lookup costs of the rule tries on deterministic synthetic lists (issue 5): 100,000 domain entries and
 // 10,000 CIDR entries (IPv4 and IPv6) as rule-file text, then 1M mixed hit/miss lookups of each kind.
@@ -89,7 +90,8 @@ struct Workload {
                 names.append(index % 4 == 0 ? listed : label(3...8) + "." + listed)
             } else {
                 let family: IPFamily = index % 3 == 0 ? .ipv6 : .ipv4
-                addresses.append(IPAddress(family: family, value: UInt128.random(in: 0...family.maxValue, using: &random)))
+                addresses.append(
+                    IPAddress(family: family, value: UInt128.random(in: 0...family.maxValue, using: &random)))
                 names.append(label(3...8) + "." + label(4...12) + "." + tlds.randomElement(using: &random)!)
             }
         }
@@ -132,7 +134,9 @@ func fixed(_ value: Double) -> String {
 }
 
 func row(_ label: String, _ value: String, _ note: String = "") {
-    func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+    func padded(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(1, width - text.count))
+    }
     print(padded(label, 42) + padded(value, 14) + note)
 }
 
@@ -144,7 +148,8 @@ func run() throws {
     let cidrText = workload.cidrText
     print(
         "rules-benchmark: \(Workload.domainCount) domain entries (\(domainText.utf8.count >> 10) KiB), "
-            + "\(Workload.cidrCount) CIDR entries (\(cidrText.utf8.count >> 10) KiB), \(Workload.lookupCount) queries each")
+            + "\(Workload.cidrCount) CIDR entries (\(cidrText.utf8.count >> 10) KiB), \(Workload.lookupCount) queries each"
+    )
 
     func load() throws -> BypassRules {
         var builder = RuleSetBuilder()
@@ -186,9 +191,13 @@ func run() throws {
 
     print("")
     row("step (best of 3 runs)", "result", "note")
-    row("parse+build \(Workload.domainCount) domain entries", fixed(domainMs) + " ms", "\(rules.domainCount - 10) patterns kept")
+    row(
+        "parse+build \(Workload.domainCount) domain entries", fixed(domainMs) + " ms",
+        "\(rules.domainCount - 10) patterns kept")
     row("parse+build \(Workload.cidrCount) CIDR entries", fixed(cidrMs) + " ms")
-    row("parse+build both + built-in lists", fixed(bothMs) + " ms", "RSS +\(residentGrowth >> 10) MiB after the first load")
+    row(
+        "parse+build both + built-in lists", fixed(bothMs) + " ms",
+        "RSS +\(residentGrowth >> 10) MiB after the first load")
     row(
         "decide(address:), \(Workload.lookupCount / 1000)k mixed", fixed(addressNs) + " ns/op",
         "\(listed * 100 / addresses.count)% on a list")

@@ -52,21 +52,23 @@ import Testing
         #expect(acl.modeLine == nil)
     }
 
-    @Test("Common regex shapes become trie entries with the same meaning", arguments: [
-        ("(^|\\.)google\\.com$", "domain:google.com"),
-        ("(?:^|\\.)Google\\.COM$", "domain:google.com"),
-        ("^(.*\\.)?g-oo_gle\\.com$", "domain:g-oo_gle.com"),
-        ("^www\\.google\\.com$", "full:www.google.com"),
-        ("google\\.com$", "endsWith:google.com"),
-        ("\\.cn$", "endsWith:.cn"),
-        ("google", "keyword:google"),
-        ("ad\\-server\\.", "keyword:ad-server."),
-        ("(^|\\.)google.com$", "regexp:(^|\\.)google.com$"),
-        ("^google\\.", "regexp:^google\\."),
-        ("(^|\\.)google\\.com", "regexp:(^|\\.)google\\.com"),
-        ("^ads[0-9]+\\.example\\.com$", "regexp:^ads[0-9]+\\.example\\.com$"),
-        ("(^|\\.)a\\.\\.b$", "regexp:(^|\\.)a\\.\\.b$"),
-    ])
+    @Test(
+        "Common regex shapes become trie entries with the same meaning",
+        arguments: [
+            ("(^|\\.)google\\.com$", "domain:google.com"),
+            ("(?:^|\\.)Google\\.COM$", "domain:google.com"),
+            ("^(.*\\.)?g-oo_gle\\.com$", "domain:g-oo_gle.com"),
+            ("^www\\.google\\.com$", "full:www.google.com"),
+            ("google\\.com$", "endsWith:google.com"),
+            ("\\.cn$", "endsWith:.cn"),
+            ("google", "keyword:google"),
+            ("ad\\-server\\.", "keyword:ad-server."),
+            ("(^|\\.)google.com$", "regexp:(^|\\.)google.com$"),
+            ("^google\\.", "regexp:^google\\."),
+            ("(^|\\.)google\\.com", "regexp:(^|\\.)google\\.com"),
+            ("^ads[0-9]+\\.example\\.com$", "regexp:^ads[0-9]+\\.example\\.com$"),
+            ("(^|\\.)a\\.\\.b$", "regexp:(^|\\.)a\\.\\.b$"),
+        ])
     func shapes(regex: String, expected: String) throws {
         #expect(try ACLHostPattern.pattern(for: regex).description == expected)
     }
@@ -74,7 +76,8 @@ import Testing
     @Test("Converted shapes agree with the regex itself on random names (seeded)")
     func shapesAgreeWithRegex() throws {
         let regexes = [
-            "(^|\\.)ab\\.com$", "^ab\\.com$", "b\\.com$", "\\.com$", "ab\\.c", "(?:^|\\.)x-y\\.ab$", "^(.*\\.)?ab\\.ab$",
+            "(^|\\.)ab\\.com$", "^ab\\.com$", "b\\.com$", "\\.com$", "ab\\.c", "(?:^|\\.)x-y\\.ab$",
+            "^(.*\\.)?ab\\.ab$",
             "^(?:.*\\.)?com$", "(^|.*\\.)b\\.ab$",
         ]
         var random = SeededGenerator(seed: 7)
@@ -86,19 +89,31 @@ import Testing
             trie.insert(pattern, value: 1)
             let reference = try Regex(regex).ignoresCase()
             for _ in 0..<500 {
-                let name = (0..<Int.random(in: 1...4, using: &random)).map { _ in labels.randomElement(using: &random)! }
-                    .joined(separator: ".")
+                let name = (0..<Int.random(in: 1...4, using: &random)).map { _ in labels.randomElement(using: &random)!
+                }
+                .joined(separator: ".")
                 #expect((trie.match(name) != nil) == name.contains(reference), "\(regex) on \(name)")
             }
         }
     }
 
-    @Test("Bad lines: unknown section, bad prefix length, bad regex", arguments: [
-        ("[proxy_all]\n[bypass]\n", "x.acl:2: unknown section \"[bypass]\"; use [proxy_all], [bypass_all], [bypass_list], [proxy_list] or [outbound_block_list]"),
-        ("10.0.0.0/33", "x.acl:1: \"10.0.0.0/33\" has a bad prefix length; write ADDRESS/N with N at most 32 (IPv4) or 128 (IPv6)"),
-        ("\n\n::1/abc", "x.acl:3: \"::1/abc\" has a bad prefix length; write ADDRESS/N with N at most 32 (IPv4) or 128 (IPv6)"),
-        ("(^|\\.)a\\.com$\n(unclosed", nil),
-    ] as [(String, String?)])
+    @Test(
+        "Bad lines: unknown section, bad prefix length, bad regex",
+        arguments: [
+            (
+                "[proxy_all]\n[bypass]\n",
+                "x.acl:2: unknown section \"[bypass]\"; use [proxy_all], [bypass_all], [bypass_list], [proxy_list] or [outbound_block_list]"
+            ),
+            (
+                "10.0.0.0/33",
+                "x.acl:1: \"10.0.0.0/33\" has a bad prefix length; write ADDRESS/N with N at most 32 (IPv4) or 128 (IPv6)"
+            ),
+            (
+                "\n\n::1/abc",
+                "x.acl:3: \"::1/abc\" has a bad prefix length; write ADDRESS/N with N at most 32 (IPv4) or 128 (IPv6)"
+            ),
+            ("(^|\\.)a\\.com$\n(unclosed", nil),
+        ] as [(String, String?)])
     func badLines(text: String, expected: String?) {
         do {
             _ = try ACLFile(parsing: text, origin: "x.acl")

@@ -38,7 +38,8 @@ import Testing
         #expect(action(rules, "2001:67c:4e8::1") == .proxy)
         #expect(action(rules, "149.154.161.1") == .bypass)
         #expect(action(rules, "8.8.8.8") == .bypass)
-        #expect(rules.describe(rules.decide(address: IPAddress("8.8.8.8")!)) == "bypass (default, test.acl:1 [bypass_all])")
+        #expect(
+            rules.describe(rules.decide(address: IPAddress("8.8.8.8")!)) == "bypass (default, test.acl:1 [bypass_all])")
     }
 
     @Test("Domain rules: bypass list first, then proxy list, else nil (decide by address)")
@@ -72,7 +73,8 @@ import Testing
     @Test("Hosts lines are static answers, not rules")
     func staticHosts() throws {
         let rules = try rules(bypass: "10.0.0.5 nas.lan NAS.lan.\n10.0.0.6 nas.lan\nfd00::5 nas.lan\n10.0.0.5 nas.lan")
-        #expect(rules.staticHosts == ["nas.lan": [IPAddress("10.0.0.5")!, IPAddress("10.0.0.6")!, IPAddress("fd00::5")!]])
+        #expect(
+            rules.staticHosts == ["nas.lan": [IPAddress("10.0.0.5")!, IPAddress("10.0.0.6")!, IPAddress("fd00::5")!]])
         #expect(rules.decide(domain: "nas.lan") == nil)
         #expect(rules.domainCount == 0 && rules.cidrCount == 0)
     }
@@ -108,7 +110,8 @@ import Testing
 
     @Test("load: files from disk in order, built-in lists first, file errors say which file")
     func load() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rules-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let acl = directory.appendingPathComponent("my.acl").path
@@ -121,20 +124,28 @@ import Testing
         let rules = try BypassRules.load(
             acl: acl, ruleFiles: [RuleFileSpec(argument: china), RuleFileSpec(argument: "proxy:" + gfw)],
             includeReserved: true)
-        #expect(rules.describe(rules.decide(address: IPAddress("10.1.2.3")!)) == "bypass (hosts-rules/reserved.cidr (built in):4)")
+        #expect(
+            rules.describe(rules.decide(address: IPAddress("10.1.2.3")!))
+                == "bypass (hosts-rules/reserved.cidr (built in):4)")
         #expect(rules.describe(rules.decide(address: IPAddress("1.0.1.200")!)) == "bypass (\(china):1)")
         #expect(rules.decide(address: IPAddress("8.8.8.8")!).action == .proxy)
-        #expect(rules.describe(try #require(rules.decide(domain: "printer.lan"))) == "bypass (hosts-rules/lan.domains (built in):13)")
+        #expect(
+            rules.describe(try #require(rules.decide(domain: "printer.lan")))
+                == "bypass (hosts-rules/lan.domains (built in):13)")
         #expect(rules.decide(domain: "www.gov.cn")?.action == .bypass)
         #expect(rules.decide(domain: "www.google.com")?.action == .proxy)
         #expect(rules.cidrCount == 24 + 3)
 
-        let withoutReserved = try BypassRules.load(acl: nil, ruleFiles: [RuleFileSpec(path: gfw)], includeReserved: false)
+        let withoutReserved = try BypassRules.load(
+            acl: nil, ruleFiles: [RuleFileSpec(path: gfw)], includeReserved: false)
         #expect(withoutReserved.decide(address: IPAddress("192.168.1.1")!).action == .proxy)
         #expect(withoutReserved.decide(domain: "www.google.com")?.action == .bypass)
 
         let missing = directory.appendingPathComponent("missing.txt").path
-        #expect(throws: RulesError(.unreadableFile, "\(missing): cannot open the rule file (No such file or directory); check the path")) {
+        #expect(
+            throws: RulesError(
+                .unreadableFile, "\(missing): cannot open the rule file (No such file or directory); check the path")
+        ) {
             try BypassRules.load(acl: nil, ruleFiles: [RuleFileSpec(path: missing)], includeReserved: false)
         }
         try "ok.com\n\nnot a domain\n".write(toFile: gfw, atomically: true, encoding: .utf8)

@@ -48,7 +48,9 @@ import Testing
     func rangeSplitting() {
         func split(_ text: String) -> [String] {
             let range = IPRange(text)!
-            return range.prefixes.map { IPRange(prefix: IPAddress(family: range.family, value: $0.address), length: $0.length).description }
+            return range.prefixes.map {
+                IPRange(prefix: IPAddress(family: range.family, value: $0.address), length: $0.length).description
+            }
         }
         #expect(split("10.0.0.1-10.0.0.6") == ["10.0.0.1", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6"])
         #expect(split("10.0.0.0-10.0.0.255") == ["10.0.0.0/24"])
@@ -71,7 +73,9 @@ import Testing
         let bases: [UInt128] = (0..<4).map { _ in UInt128.random(in: 0...family.maxValue, using: &random) }
         func address() -> UInt128 {
             let base = bases.randomElement(using: &random)!
-            let noise = UInt128.random(in: 0...UInt128(UInt32.max), using: &random) >> UInt128(Int.random(in: 0...31, using: &random))
+            let noise =
+                UInt128.random(in: 0...UInt128(UInt32.max), using: &random)
+                >> UInt128(Int.random(in: 0...31, using: &random))
             return family == .ipv4 ? (base ^ noise) & family.maxValue : base ^ noise
         }
         var entries: [(range: IPRange, value: UInt32)] = []
@@ -79,17 +83,21 @@ import Testing
         for value in 0..<400 {
             let range: IPRange
             if value % 5 == 0 {
-                let a = address(), b = address()
+                let a = address()
+                let b = address()
                 range = IPRange(family: family, lower: min(a, b), upper: max(a, b))
             } else {
                 let length = Int.random(in: (width - 32)...width, using: &random)
-                range = IPRange(prefix: IPAddress(family: family, value: address()), length: value % 50 == 1 ? 0 : length)
+                range = IPRange(
+                    prefix: IPAddress(family: family, value: address()), length: value % 50 == 1 ? 0 : length)
             }
             entries.append((range, UInt32(value)))
             trie.insert(range, value: UInt32(value))
         }
         // The naive answer: among the covering prefixes of every range, the longest; on a tie, the first inserted.
-        let prefixes = entries.flatMap { entry in entry.range.prefixes.map { (lower: $0.address, length: $0.length, value: entry.value) } }
+        let prefixes = entries.flatMap { entry in
+            entry.range.prefixes.map { (lower: $0.address, length: $0.length, value: entry.value) }
+        }
         func naive(_ value: UInt128) -> UInt32? {
             var best: (length: Int, value: UInt32)?
             for prefix in prefixes {

@@ -42,7 +42,9 @@ import Testing
 
     @Test("keyword is a substring; endsWith is a plain text suffix; regexp is an unanchored search")
     func scans() {
-        let trie = trie([.keyword("goog"), .endsWith("a.b"), .endsWith(".sub.test"), .regexp(try! DomainRegex("^ads[0-9]+\\."))])
+        let trie = trie([
+            .keyword("goog"), .endsWith("a.b"), .endsWith(".sub.test"), .regexp(try! DomainRegex("^ads[0-9]+\\.")),
+        ])
         #expect(trie.match("www.GOOGLE.com") == 0)
         #expect(trie.match("a.b") == 1)
         #expect(trie.match("xa.b") == 1)
@@ -73,7 +75,8 @@ import Testing
         var random = SeededGenerator(seed: 53)
         let labels = ["a", "b", "ab", "ba", "com", "net", "x-y", "ex", "zz", "b1"]
         func name() -> String {
-            (0..<Int.random(in: 1...4, using: &random)).map { _ in labels.randomElement(using: &random)! }.joined(separator: ".")
+            (0..<Int.random(in: 1...4, using: &random)).map { _ in labels.randomElement(using: &random)! }.joined(
+                separator: ".")
         }
         var patterns: [DomainPattern] = []
         for _ in 0..<150 {
@@ -127,7 +130,10 @@ extension DomainTrieTests {
         var random = SeededGenerator(seed: 99)
         let letters = Array("abcde.".utf8)
         func text(_ lengths: ClosedRange<Int>) -> String {
-            String(decoding: (0..<Int.random(in: lengths, using: &random)).map { _ in letters.randomElement(using: &random)! }, as: UTF8.self)
+            String(
+                decoding: (0..<Int.random(in: lengths, using: &random)).map { _ in
+                    letters.randomElement(using: &random)!
+                }, as: UTF8.self)
         }
         let keywords = (0..<300).map { _ in text(1...5) }
         let trie = trie(keywords.map { .keyword($0) })

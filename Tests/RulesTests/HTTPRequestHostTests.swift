@@ -20,29 +20,31 @@ import Testing
         #expect(HTTPRequestHost.host(in: bytes[0..<hostLineEnd]) == .found("Web.Example.TEST"))
     }
 
-    @Test("Forms of the request and of the Host value", arguments: [
-        ("GET / HTTP/1.1\r\nhost:example.com\r\n\r\n", SniffResult.found("example.com")),
-        ("GET / HTTP/1.1\r\nUser-Agent: x\r\nHOST: \t a.example.com:8080 \r\n\r\n", .found("a.example.com")),
-        ("GET / HTTP/1.0\nHost: bare-lf.test\n\n", .found("bare-lf.test")),
-        ("POST /x HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n", .found("2001:db8::1")),
-        ("GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n", .found("192.0.2.1")),
-        ("GET http://absolute.test:81/p?q HTTP/1.1\r\nHost: other.test\r\n\r\n", .found("absolute.test")),
-        ("GET HTTPS://user@Secure.test/ HTTP/1.1\r\n\r\n", .found("Secure.test")),
-        ("CONNECT tunnel.test:443 HTTP/1.1\r\n\r\n", .found("tunnel.test")),
-        ("GET / HTTP/1.0\r\nAccept: */*\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\r\nHost: bad host\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\r\nHost: a.test:80x\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\r\nHost: [not-v6]\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\r\nHost:\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\r\n folded: x\r\nHost: a.test\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\r\nBad Name: x\r\nHost: a.test\r\n\r\n", .notThisProtocol),
-        ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", .notThisProtocol),
-        ("GET / HTTP/1.1\rHost: a\r\n", .notThisProtocol),
-        ("get  / HTTP/1.1\r\n", .notThisProtocol),
-        ("\u{16}\u{03}\u{01}", .notThisProtocol),
-        ("SSH-2.0-OpenSSH_9.2\r\n", .notThisProtocol),
-        ("GET /\u{7f} HTTP/1.1\r\n", .notThisProtocol),
-    ])
+    @Test(
+        "Forms of the request and of the Host value",
+        arguments: [
+            ("GET / HTTP/1.1\r\nhost:example.com\r\n\r\n", SniffResult.found("example.com")),
+            ("GET / HTTP/1.1\r\nUser-Agent: x\r\nHOST: \t a.example.com:8080 \r\n\r\n", .found("a.example.com")),
+            ("GET / HTTP/1.0\nHost: bare-lf.test\n\n", .found("bare-lf.test")),
+            ("POST /x HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n", .found("2001:db8::1")),
+            ("GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n", .found("192.0.2.1")),
+            ("GET http://absolute.test:81/p?q HTTP/1.1\r\nHost: other.test\r\n\r\n", .found("absolute.test")),
+            ("GET HTTPS://user@Secure.test/ HTTP/1.1\r\n\r\n", .found("Secure.test")),
+            ("CONNECT tunnel.test:443 HTTP/1.1\r\n\r\n", .found("tunnel.test")),
+            ("GET / HTTP/1.0\r\nAccept: */*\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\r\nHost: bad host\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\r\nHost: a.test:80x\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\r\nHost: [not-v6]\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\r\nHost:\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\r\n folded: x\r\nHost: a.test\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\r\nBad Name: x\r\nHost: a.test\r\n\r\n", .notThisProtocol),
+            ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", .notThisProtocol),
+            ("GET / HTTP/1.1\rHost: a\r\n", .notThisProtocol),
+            ("get  / HTTP/1.1\r\n", .notThisProtocol),
+            ("\u{16}\u{03}\u{01}", .notThisProtocol),
+            ("SSH-2.0-OpenSSH_9.2\r\n", .notThisProtocol),
+            ("GET /\u{7f} HTTP/1.1\r\n", .notThisProtocol),
+        ])
     func forms(request: String, expected: SniffResult) {
         #expect(host(request) == expected)
     }
@@ -66,7 +68,9 @@ import Testing
                     bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
                 }
             } else {
-                bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             }
             if case .found(let name) = HTTPRequestHost.host(in: bytes) { #expect(!name.isEmpty) }
         }

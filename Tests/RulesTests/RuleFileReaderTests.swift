@@ -54,21 +54,44 @@ import Testing
             ])
     }
 
-    @Test("Bad lines name the file and line and say what to do", arguments: [
-        ("ok.test\nexa mple.com", "rules.txt:2: \"exa mple.com\" is not an IP prefix, a domain entry, a hosts line (IP name…) or a dnsmasq server=/…/ line; write one entry per line"),
-        ("a..b", "rules.txt:1: \"a..b\" has an empty label (two dots in a row, or a leading dot); fix or remove the line"),
-        ("\n\nbad_char!.com", "rules.txt:3: \"bad_char!.com\" contains \"!\", which a domain cannot hold; fix or remove the line"),
-        ("bücher.de", "rules.txt:1: \"bücher.de\" is not ASCII; write the xn-- (punycode) form"),
-        ("foo:bar.com", "rules.txt:1: unknown prefix \"foo:\"; use domain:, full:, keyword: or regexp:"),
-        ("regexp:a(b", nil),
-        ("include:other", "rules.txt:1: include: is not supported; append the included list's lines instead"),
-        ("*.example.com", "rules.txt:1: wildcards are not supported; write example.com for it and its subdomains"),
-        ("server=/bad domain/1.1.1.1", nil),
-        ("server=/x.com", "rules.txt:1: \"server=/x.com\" is missing the closing \"/\"; write server=/example.com/VALUE"),
-        ("address=/x.com/1.2.3.4", "rules.txt:1: dnsmasq address= lines are not read; use a hosts line (IP name) for a static answer"),
-        ("10.0.0.1 bad!name", "rules.txt:1: \"bad!name\" contains \"!\", which a domain cannot hold; fix the host name"),
-        ("\(String(repeating: "a", count: 64)).com", "rules.txt:1: a label of \"\(String(repeating: "a", count: 64)).com\" is longer than 63 characters (RFC 1035); fix or remove the line"),
-    ] as [(String, String?)])
+    @Test(
+        "Bad lines name the file and line and say what to do",
+        arguments: [
+            (
+                "ok.test\nexa mple.com",
+                "rules.txt:2: \"exa mple.com\" is not an IP prefix, a domain entry, a hosts line (IP name…) or a dnsmasq server=/…/ line; write one entry per line"
+            ),
+            (
+                "a..b",
+                "rules.txt:1: \"a..b\" has an empty label (two dots in a row, or a leading dot); fix or remove the line"
+            ),
+            (
+                "\n\nbad_char!.com",
+                "rules.txt:3: \"bad_char!.com\" contains \"!\", which a domain cannot hold; fix or remove the line"
+            ),
+            ("bücher.de", "rules.txt:1: \"bücher.de\" is not ASCII; write the xn-- (punycode) form"),
+            ("foo:bar.com", "rules.txt:1: unknown prefix \"foo:\"; use domain:, full:, keyword: or regexp:"),
+            ("regexp:a(b", nil),
+            ("include:other", "rules.txt:1: include: is not supported; append the included list's lines instead"),
+            ("*.example.com", "rules.txt:1: wildcards are not supported; write example.com for it and its subdomains"),
+            ("server=/bad domain/1.1.1.1", nil),
+            (
+                "server=/x.com",
+                "rules.txt:1: \"server=/x.com\" is missing the closing \"/\"; write server=/example.com/VALUE"
+            ),
+            (
+                "address=/x.com/1.2.3.4",
+                "rules.txt:1: dnsmasq address= lines are not read; use a hosts line (IP name) for a static answer"
+            ),
+            (
+                "10.0.0.1 bad!name",
+                "rules.txt:1: \"bad!name\" contains \"!\", which a domain cannot hold; fix the host name"
+            ),
+            (
+                "\(String(repeating: "a", count: 64)).com",
+                "rules.txt:1: a label of \"\(String(repeating: "a", count: 64)).com\" is longer than 63 characters (RFC 1035); fix or remove the line"
+            ),
+        ] as [(String, String?)])
     func badLines(text: String, expected: String?) {
         let message = problem(text)
         #expect(message != nil)
@@ -88,7 +111,8 @@ import Testing
         #expect(try entries("10.0.0.0/8\n::1", .cidr) == ["1 cidr 10.0.0.0/8", "2 cidr ::1"])
         #expect(
             problem("10.0.0.0/8\n10.0.0.0/33", .cidr)
-                == "rules.txt:2: \"10.0.0.0/33\" is not an IPv4/IPv6 address, prefix (a.b.c.d/n) or range (a-b); fix or remove the line")
+                == "rules.txt:2: \"10.0.0.0/33\" is not an IPv4/IPv6 address, prefix (a.b.c.d/n) or range (a-b); fix or remove the line"
+        )
         #expect(problem("example.com", .cidr)?.hasPrefix("rules.txt:1: ") == true)
         #expect(try entries("server=/x.cn/1.2.4.8\nfull:y.cn", .domains) == ["1 domain:x.cn", "2 full:y.cn"])
         #expect(problem("10.0.0.1 host.lan", .domains) != nil)
@@ -108,7 +132,8 @@ import Testing
 extension RuleFileReaderTests {
     @Test("CRLF files keep their line numbers")
     func crlf() throws {
-        #expect(try entries("# dos\r\n10.0.0.0/8\r\n\r\nexample.com\r\n") == ["2 cidr 10.0.0.0/8", "4 domain:example.com"])
+        #expect(
+            try entries("# dos\r\n10.0.0.0/8\r\n\r\nexample.com\r\n") == ["2 cidr 10.0.0.0/8", "4 domain:example.com"])
         #expect(problem("ok.com\r\nbad name\r\n")?.hasPrefix("rules.txt:2: \"bad name\"") == true)
         let acl = try ACLFile(parsing: "[bypass_all]\r\n[proxy_list]\r\n1.2.3.4\r\n", origin: "dos.acl")
         #expect(acl.mode == .bypass && acl.entries.count == 1 && acl.entries[0].line == 3)

@@ -22,7 +22,8 @@ import Testing
     func dripFed() {
         for (label, bytes, _) in Self.captures {
             for count in 0..<bytes.count where TLSClientHello.serverName(in: bytes[0..<count]) != .needMoreData {
-                Issue.record("\(label): prefix of \(count) bytes gave \(TLSClientHello.serverName(in: bytes[0..<count]))")
+                Issue.record(
+                    "\(label): prefix of \(count) bytes gave \(TLSClientHello.serverName(in: bytes[0..<count]))")
                 break
             }
         }
@@ -35,7 +36,8 @@ import Testing
         var start = handshake.startIndex
         while start < handshake.endIndex {
             let end = min(start + size, handshake.endIndex)
-            result += [0x16, 0x03, 0x01, UInt8((end - start) >> 8), UInt8((end - start) & 0xff)] + handshake[start..<end]
+            result +=
+                [0x16, 0x03, 0x01, UInt8((end - start) >> 8), UInt8((end - start) & 0xff)] + handshake[start..<end]
             start = end
         }
         return result
@@ -63,7 +65,9 @@ import Testing
         #expect(TLSClientHello.serverName(in: [0x16, 0x03, 0x03, 0x00, 0x10, 0x02]) == .notThisProtocol)
         // An alert record after a partial handshake.
         let split = fragmented(ClientHelloCaptures.openSSL, size: 100)
-        #expect(TLSClientHello.serverName(in: split[0..<105] + [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]) == .notThisProtocol)
+        #expect(
+            TLSClientHello.serverName(in: split[0..<105] + [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
+                == .notThisProtocol)
     }
 
     @Test("Inconsistent lengths inside the ClientHello are rejected")
@@ -111,7 +115,9 @@ import Testing
                 }
             case 1: bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &random)))
             case 2:
-                bytes = (0..<Int.random(in: 0...600, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                bytes = (0..<Int.random(in: 0...600, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             default:
                 // Keep the headers, scramble one length field's high byte.
                 let index = Int.random(in: 3..<min(120, bytes.count), using: &random)
