@@ -63,13 +63,17 @@ public struct BypassRules: Sendable {
     }
 
     /// The domain rules' answer for a host name, nil when no domain rule matches (then decide by address).
-    /// An IP literal is looked up in the address entries (nil when on no list), as ss-libev does.
+    /// An IP literal is looked up in the address entries (nil when on no list), as ss-libev does. A name longer
+    /// than a DNS name can be (255 bytes, RFC 1035 2.3.4) matches nothing.
     public func decide(domain: String) -> RuleDecision? {
+        guard domain.utf8.count <= Self.maximumNameLength else { return nil }
         let literal = Self.addressLiteral(domain)
         if let value = bypass.match(domain: domain, literal: literal) { return .bypass(RuleSource(index: value)) }
         if let value = proxy.match(domain: domain, literal: literal) { return .proxy(RuleSource(index: value)) }
         return nil
     }
+
+    static let maximumNameLength = 255
 
     private static func addressLiteral(_ domain: String) -> IPAddress? {
         DomainName.mayBeAddressLiteral(domain) ? IPAddress(domain) : nil
@@ -81,7 +85,8 @@ public struct BypassRules: Sendable {
     }
 
     public func outboundBlock(domain: String) -> RuleSource? {
-        outboundBlock.match(domain: domain, literal: Self.addressLiteral(domain)).map { RuleSource(index: $0) }
+        guard domain.utf8.count <= Self.maximumNameLength else { return nil }
+        return outboundBlock.match(domain: domain, literal: Self.addressLiteral(domain)).map { RuleSource(index: $0) }
     }
 
     // MARK: - Status

@@ -183,3 +183,12 @@ import Testing
         }
     }
 }
+
+extension BypassRulesTests {
+    @Test("A name longer than DNS allows matches no domain rule")
+    func overlongName() throws {
+        let rules = try rules(bypass: "keyword:a\nexample.com")
+        #expect(rules.decide(domain: String(repeating: "a", count: 250) + ".example.com") == nil)
+        #expect(rules.decide(domain: String(repeating: "a", count: 240) + ".example.com")?.action == .bypass)
+    }
+}

@@ -130,3 +130,14 @@ import Testing
         }
     }
 }
+
+extension TLSClientHelloTests {
+    @Test("More handshake records than the sniffer follows is notThisProtocol, not a long scan")
+    func tooManyRecords() {
+        // A ClientHello header announcing 2000 bytes, then one byte per record.
+        var bytes: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x07, 0xd0]
+        for _ in 0..<TLSClientHello.maximumRecords { bytes += [0x16, 0x03, 0x01, 0x00, 0x01, 0x00] }
+        #expect(TLSClientHello.serverName(in: bytes) == .notThisProtocol)
+        #expect(TLSClientHello.serverName(in: bytes.dropLast(6 * 10)) == .needMoreData)
+    }
+}

@@ -8,6 +8,9 @@ public enum TLSClientHello {
     /// The most bytes of ClientHello (handshake header included) this sniffer buffers: the protocol allows 2^24,
     /// real ones are under 2 KiB (a few KiB with post-quantum key shares), so larger ones are not sniffed.
     public static let maximumLength = 1 << 16
+    /// Records a ClientHello may be spread over before the sniffer gives up: no limit in the RFC, but each costs a
+    /// rescan of the buffered bytes, and real clients use one.
+    static let maximumRecords = 1024
     /// legacy_version + random + session id length + cipher_suites<2..> + legacy_compression_methods<1..>.
     static let minimumBody = 2 + 32 + 1 + (2 + 2) + (1 + 1)
 
@@ -26,7 +29,7 @@ public enum TLSClientHello {
     public static func serverName(in bytes: UnsafeRawBufferPointer) -> SniffResult {
         var handshake: [UInt8] = []
         var offset = 0
-        while true {
+        for _ in 0..<maximumRecords {
             // TLSPlaintext: type(1) legacy_record_version(2) length(2) fragment.
             guard bytes.count - offset >= 5 else { return partialRecordHeader(bytes[offset...]) }
             let length = Int(bytes[offset + 3]) << 8 | Int(bytes[offset + 4])
@@ -47,6 +50,7 @@ public enum TLSClientHello {
             guard available == length else { return .needMoreData }
             offset += 5 + length
         }
+        return .notThisProtocol
     }
 
     /// Fewer than 5 bytes of a record header: still possible, or already wrong.
