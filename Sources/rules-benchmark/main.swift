@@ -8,6 +8,7 @@ import Rules
 // Load and lookup costs of the rule tries on deterministic synthetic lists (issue 5): 100,000 domain entries and
 // 10,000 CIDR entries (IPv4 and IPv6) as rule-file text, then 1M mixed hit/miss lookups of each kind.
 // Run: swift run -c release rules-benchmark
+// With `--acl FILE` and/or `--rules [proxy:|bypass:]FILE` arguments it times loading those files instead.
 
 /// SplitMix64, so every run measures the same lists and queries.
 struct SplitMix64: RandomNumberGenerator {
@@ -206,4 +207,33 @@ func run() throws {
         "\(matched * 100 / names.count)% matched; \(Workload.keywordCount) keywords scanned per miss")
 }
 
-try run()
+/// `--acl FILE`, `--rules SPEC` (repeatable): time `BypassRules.load` on real files.
+func loadFiles(_ arguments: [String]) throws {
+    var acl: String?
+    var specs: [RuleFileSpec] = []
+    var index = 0
+    while index + 1 < arguments.count {
+        switch arguments[index] {
+        case "--acl": acl = arguments[index + 1]
+        case "--rules": specs.append(RuleFileSpec(argument: arguments[index + 1]))
+        default:
+            print("usage: rules-benchmark [--acl FILE] [--rules [proxy:|bypass:]FILE]...")
+            exit(2)
+        }
+        index += 2
+    }
+    var rules = BypassRules()
+    let ms = try measure { rules = try BypassRules.load(acl: acl, ruleFiles: specs, includeReserved: true) }
+    print(
+        "load (best of 3): \(fixed(ms)) ms; \(rules.cidrCount) address entries, \(rules.domainCount) domain entries, "
+            + "\(rules.outboundBlockCount) outbound block entries, \(rules.staticHosts.count) static host names, "
+            + "mode \(rules.mode)")
+}
+
+do {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.isEmpty { try run() } else { try loadFiles(arguments) }
+} catch {
+    print("rules-benchmark: \(error)")
+    exit(1)
+}
