@@ -1,0 +1,56 @@
+/// hosts-rules/reserved.cidr and hosts-rules/lan.domains, built in so an installed binary needs no data files.
+/// A test keeps them equal to the files.
+enum BuiltinLists {
+    static let reservedOrigin = "hosts-rules/reserved.cidr (built in)"
+    static let lanDomainsOrigin = "hosts-rules/lan.domains (built in)"
+
+    static let reserved = """
+        # Reserved, private, link-local and multicast ranges: never proxied (RFC 6890 and the IANA registries).
+        # One prefix per line, IPv4 and IPv6; '#' starts a comment. Used by the nftables bypass sets.
+        0.0.0.0/8
+        10.0.0.0/8
+        100.64.0.0/10
+        127.0.0.0/8
+        169.254.0.0/16
+        172.16.0.0/12
+        192.0.0.0/24
+        192.0.2.0/24
+        192.88.99.0/24
+        192.168.0.0/16
+        198.18.0.0/15
+        198.51.100.0/24
+        203.0.113.0/24
+        224.0.0.0/4
+        240.0.0.0/4
+        ::/128
+        ::1/128
+        ::ffff:0:0/96
+        64:ff9b:1::/48
+        100::/64
+        2001:db8::/32
+        fc00::/7
+        fe80::/10
+        ff00::/8
+        """
+
+    static let lanDomains = """
+        # Names that only exist on the local network: never proxied (they resolve to LAN addresses, if at all).
+        # Domain list format: one name per line, each matching itself and every name under it; '#' starts a comment.
+        # RFC 6761 special-use names.
+        localhost
+        invalid
+        # RFC 6762 multicast DNS.
+        local
+        # RFC 8375 home networks.
+        home.arpa
+        # Reserved by ICANN for private use (2024).
+        internal
+        # Router and distribution defaults (dnsmasq, OpenWrt, Debian's localdomain); not in the root zone.
+        lan
+        localdomain
+        intranet
+        # ICANN will not delegate these (name-collision risk, 2018).
+        home
+        corp
+        """
+}
