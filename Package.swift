@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "SOCKS5", dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .target(name: "Config", dependencies: ["ShadowsocksCrypto", "ShadowsocksProtocol"]),
+        .target(name: "Config", dependencies: ["ShadowsocksCrypto", "ShadowsocksProtocol", "Rules", "IPAddresses"]),
         .target(
             name: "ServerPool",
             dependencies: [

@@ -100,8 +100,8 @@ public enum ConfigFile {
             case .bypassFiles: settings.bypassFiles = try stringList(node, origin: origin)
             case .proxyFiles: settings.proxyFiles = try stringList(node, origin: origin)
             case .lanInterfaces: settings.lanInterfaces = try stringList(node, origin: origin)
-            case .acl: settings.acl = try string("an ACL file path")
-            case .rules: settings.rules = try stringList(node, origin: origin)
+            case .acl: settings.acl = relative(try string("an ACL file path"), to: path)
+            case .rules: settings.rules = try stringList(node, origin: origin).map { relative($0, to: path) }
             case .dnsListen: settings.dnsListen = try string("ADDRESS:PORT")
             case .dnsRemote: settings.dnsRemote = try string("ADDRESS:PORT")
             case .dnsDirect: settings.dnsDirect = try string("ADDRESS:PORT")
@@ -111,6 +111,20 @@ public enum ConfigFile {
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)
+    }
+
+    /// A relative path in a config file means relative to the file's directory (a service's cwd is `/`);
+    /// the `proxy:`/`bypass:` prefix of a rules entry stays in front.
+    static func relative(_ entry: String, to configPath: String) -> String {
+        guard let slash = configPath.lastIndex(of: "/") else { return entry }
+        var prefix = ""
+        var file = Substring(entry)
+        for list in ["proxy:", "bypass:"] where file.hasPrefix(list) {
+            prefix = list
+            file = file.dropFirst(list.count)
+        }
+        guard !file.hasPrefix("/") else { return entry }
+        return prefix + configPath[...slash] + file
     }
 
     /// `"server": "a"` or `"server": ["a", "b"]`.

@@ -50,6 +50,8 @@ public struct RedirConfiguration: Sendable {
     /// RFC 1929 credentials the SOCKS5 front requires (`--socks-user`/`--socks-password`); nil: none.
     public var socksUsername: String?
     public var socksPassword: String?
+    /// Bypass rules and the DNS forwarder.
+    public var routing = RoutingConfiguration()
 
     public var servers: [ServerEndpoint] { members.map(\.endpoint) }
 
@@ -129,6 +131,7 @@ public struct RedirConfiguration: Sendable {
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
         try resolveSOCKS(settings, into: &configuration)
+        try resolveRouting(settings, into: &configuration)
         return configuration
     }
 
@@ -175,7 +178,7 @@ public struct RedirConfiguration: Sendable {
         try integer(text, origin: origin, range: 1...65_535, expected: "a port number")
     }
 
-    private static func integer(
+    static func integer(
         _ text: String, origin: String, range: ClosedRange<Int>, expected: String
     ) throws(ConfigError) -> Int {
         guard let value = Int(text), range.contains(value) else {

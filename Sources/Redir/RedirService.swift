@@ -34,13 +34,17 @@ public struct RedirService: Service {
         let registry = ConnectionRegistry()
         let mark = OutboundMark.usable(configuration.outboundFwmark, logger: logger)
         let pool = ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger)
+        let routes = RouteRules(configuration.routing.rules)
+        let directCounters = DirectCounters()
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
         var socksListeners: [Channel] = []
         do {
             if configuration.relaysTCP && !socksOnly {
-                let front = TCPRedirectFront(
+                var front = TCPRedirectFront(
                     configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
+                front.routes = routes
+                front.directCounters = directCounters
                 do {
                     listeners = try await front.bind()
                 } catch {
@@ -51,11 +55,13 @@ public struct RedirService: Service {
             }
             if configuration.relaysUDP && !socksOnly {
                 udpFront = try await UDPTransparentFront.start(
-                    configuration: configuration, pool: pool, group: group, mark: mark, logger: logger)
+                    configuration: configuration, pool: pool, group: group, mark: mark, logger: logger, routes: routes)
             }
-            socksListeners = try await SOCKS5Front(
-                configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool
-            ).bind()
+            var socksFront = SOCKS5Front(
+                configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
+            socksFront.routes = routes
+            socksFront.directCounters = directCounters
+            socksListeners = try await socksFront.bind()
         } catch {
             for listener in listeners { try? await listener.close() }
             await udpFront?.stop()
@@ -76,7 +82,8 @@ public struct RedirService: Service {
                 version: SSRedirVersion.current, pid: Int(getpid()),
                 uptimeSeconds: Int((NIODeadline.now() - startedAt).nanoseconds / 1_000_000_000), strategy: strategy,
                 tcpConnections: registry.count, udpAssociations: members.reduce(0) { $0 + $1.counters.udpAssociations },
-                members: members
+                members: members, rules: routes.current, direct: directCounters.snapshot,
+                learnedNames: routes.learnedNames.count
             ).json
         }
         let servers = configuration.members.map { "\($0) \($0.key.method.name)" }.joined(separator: ", ")
@@ -96,6 +103,11 @@ public struct RedirService: Service {
         onReady?()
         logger.notice(
             "listening: \(fronts.joined(separator: "; ")) (\(configuration.strategy.rawValue) over: \(servers))")
+        if configuration.routing.hasRuleFiles {
+            let rules = configuration.routing.rules
+            logger.notice(
+                "rules: \(rules.cidrCount) address and \(rules.domainCount) domain entries, default \(rules.mode)\(rules.hasDomainRules && configuration.routing.sniffWaitMilliseconds > 0 ? ", sniffing TLS/HTTP names (\(configuration.routing.sniffWaitMilliseconds) ms)" : "")")
+        }
 
         var metricsChannel: Channel?
         if let endpoint = configuration.metrics {
@@ -114,7 +126,7 @@ public struct RedirService: Service {
 
         // Runs until graceful shutdown (SIGTERM/SIGINT); SIGHUP reloads the pool meanwhile.
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reloadPool(pool)
+            reloadPool(pool, routes: routes)
         }
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
@@ -126,13 +138,14 @@ public struct RedirService: Service {
         try? await group.shutdownGracefully()
     }
 
-    private func reloadPool(_ pool: ServerPool) {
+    private func reloadPool(_ pool: ServerPool, routes: RouteRules) {
         guard let reload else { return }
         do {
             let fresh = try reload()
             pool.replace(members: fresh.members, strategy: fresh.strategy)
+            routes.replace(fresh.routing.rules)
             logger.notice(
-                "reloaded: \(fresh.members.count) server(s), strategy \(fresh.strategy.rawValue); established connections keep their server")
+                "reloaded: \(fresh.members.count) server(s), strategy \(fresh.strategy.rawValue), \(fresh.routing.rules.cidrCount + fresh.routing.rules.domainCount) rule entries; established connections keep their route")
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")
         }

@@ -21,8 +21,15 @@ struct SOCKS5Front: Sendable {
     /// A client must have sent its request this long after connecting, or it is closed.
     var handshakeTimeout: TimeAmount = .seconds(10)
 
+    /// Bypass rules (nil: everything proxied) and the direct connections' counters.
+    var routes: RouteRules?
+    var directCounters: DirectCounters?
+
     var connector: UpstreamConnector {
-        UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
+        var connector = UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
+        connector.routes = routes
+        connector.directCounters = directCounters
+        return connector
     }
 
     /// The credentials clients must give, when configured (the configuration checked their lengths).

@@ -1,4 +1,5 @@
 import Config
+import Rules
 import ServerPool
 
 /// What `ss-redir status` shows, rendered as JSON by the daemon (no Foundation: a small writer).
@@ -10,11 +11,17 @@ struct StatusReport {
     var tcpConnections: Int
     var udpAssociations: Int
     var members: [ServerPool.MemberStatus]
+    var rules: BypassRules
+    var direct: DirectCounters.Snapshot
+    var learnedNames: Int
 
     var json: String {
         var out = "{"
         out += "\"version\":\(quoted(version)),\"pid\":\(pid),\"uptime_seconds\":\(uptimeSeconds),\"strategy\":\(quoted(strategy)),"
-        out += "\"tcp_connections\":\(tcpConnections),\"udp_associations\":\(udpAssociations),\"members\":["
+        out += "\"tcp_connections\":\(tcpConnections),\"udp_associations\":\(udpAssociations),"
+        out += "\"rules\":{\"mode\":\(quoted("\(rules.mode)")),\"address_entries\":\(rules.cidrCount),\"domain_entries\":\(rules.domainCount),\"learned_names\":\(learnedNames)},"
+        out += "\"direct\":{\"active_connections\":\(direct.open),\"total_connections\":\(direct.total),\"connect_failures\":\(direct.failures),\"bytes_up\":\(direct.bytesUp),\"bytes_down\":\(direct.bytesDown)},"
+        out += "\"members\":["
         out += members.map { status in
             let health = status.health
             let counters = status.counters

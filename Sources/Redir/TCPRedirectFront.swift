@@ -20,8 +20,15 @@ struct TCPRedirectFront: Sendable {
     let mark: UInt32?
     let pool: ServerPool
     let localAddresses = LocalAddresses()
+    /// Bypass rules (nil: everything proxied) and the direct connections' counters.
+    var routes: RouteRules?
+    var directCounters: DirectCounters?
+
     var connector: UpstreamConnector {
-        UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
+        var connector = UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
+        connector.routes = routes
+        connector.directCounters = directCounters
+        return connector
     }
 
     /// Binds every listen address. With `reuse_port`, one listening socket per event loop (the kernel spreads
@@ -84,13 +91,22 @@ struct TCPRedirectFront: Sendable {
         }
         registry.track(channel)
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
-        let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
-            self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
-        }
+        let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
+        let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
-            try channel.pipeline.syncOperations.addHandlers([
-                IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds))), lanSide,
-            ])
+            if let routes, sniffWait > 0, routes.current.hasDomainRules {
+                // Domain rules: the name in the client's first bytes may decide the route.
+                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait)
+                let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
+                    self.connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
+                }
+                try channel.pipeline.syncOperations.addHandlers([idle, sniffer, lanSide])
+            } else {
+                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
+                    self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
+                }
+                try channel.pipeline.syncOperations.addHandlers([idle, lanSide])
+            }
         } catch {
             return channel.close()
         }

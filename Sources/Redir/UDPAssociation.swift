@@ -14,9 +14,12 @@ final class UDPAssociation {
 
     let key: Key
     let target: SocksAddress
-    let member: ServerMember
+    /// The pool member relaying this flow; nil for a bypassed flow sent straight to its destination.
+    let member: ServerMember?
+    /// Where the upstream socket sends: the member's address, or the destination itself (direct).
     let server: SocketAddress
-    let codec: any ShadowsocksUDPCodec
+    /// nil for a direct flow (datagrams go out as they came).
+    let codec: (any ShadowsocksUDPCodec)?
     var channel: Channel?
     /// Sealed packets waiting for the upstream socket to be bound (bounded).
     var backlog: [ByteBuffer] = []
@@ -25,8 +28,8 @@ final class UDPAssociation {
     static let maximumBacklog = 64
 
     init(
-        key: Key, target: SocksAddress, member: ServerMember, server: SocketAddress, codec: any ShadowsocksUDPCodec,
-        now: NIODeadline
+        key: Key, target: SocksAddress, member: ServerMember?, server: SocketAddress,
+        codec: (any ShadowsocksUDPCodec)?, now: NIODeadline
     ) {
         self.key = key
         self.target = target

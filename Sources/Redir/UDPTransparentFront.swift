@@ -17,7 +17,8 @@ final class UDPTransparentFront: Sendable {
     }
 
     static func start(
-        configuration: RedirConfiguration, pool: ServerPool, group: EventLoopGroup, mark: UInt32?, logger: Logger
+        configuration: RedirConfiguration, pool: ServerPool, group: EventLoopGroup, mark: UInt32?, logger: Logger,
+        routes: RouteRules? = nil
     ) async throws -> UDPTransparentFront {
         var receivers: [TransparentDatagramReceiver] = []
         do {
@@ -32,7 +33,8 @@ final class UDPTransparentFront: Sendable {
         let eventLoop = group.next()
         let relay = try await eventLoop.submit {
             let relay = UDPTransparentRelay(
-                configuration: configuration, pool: pool, mark: mark, eventLoop: eventLoop, logger: logger)
+                configuration: configuration, pool: pool, mark: mark, eventLoop: eventLoop, logger: logger,
+                routes: routes)
             relay.start()
             return NIOLoopBound(relay, eventLoop: eventLoop)
         }.get()

@@ -18,6 +18,7 @@ final class UDPTransparentRelay {
     private var codecs: [MasterKey: any ShadowsocksUDPCodec] = [:]
     private let mark: UInt32?
     private let logger: Logger
+    private let routes: RouteRules?
     private var associations = LRUTable<UDPAssociation.Key, UDPAssociation>()
     private let replySockets: TransparentReplySockets
     private let localAddresses = LocalAddresses()
@@ -25,8 +26,10 @@ final class UDPTransparentRelay {
     private var sweepTask: RepeatedTask?
 
     init(
-        configuration: RedirConfiguration, pool: ServerPool, mark: UInt32?, eventLoop: EventLoop, logger: Logger
+        configuration: RedirConfiguration, pool: ServerPool, mark: UInt32?, eventLoop: EventLoop, logger: Logger,
+        routes: RouteRules? = nil
     ) {
+        self.routes = routes
         self.configuration = configuration
         self.pool = pool
         self.mark = mark
@@ -87,13 +90,20 @@ final class UDPTransparentRelay {
         association.lastActive = now
         var packet = ByteBuffer()
         do {
-            guard association.codec.sealedSize(target: target, payloadCount: datagram.payload.readableBytes)
-                <= maximumPacket
+            guard let codec = association.codec else {
+                // Direct: the datagram goes out as it came (the kernel fragments it if it must, as without us).
+                guard association.send(datagram.payload) else {
+                    drops.count(.upstreamBacklog, logger: logger)
+                    return nil
+                }
+                return association
+            }
+            guard codec.sealedSize(target: target, payloadCount: datagram.payload.readableBytes) <= maximumPacket
             else {
                 drops.count(.oversized, logger: logger, detail: "\(datagram.payload.readableBytes) bytes to \(target)")
                 return nil
             }
-            try association.codec.seal(target: target, payload: datagram.payload, into: &packet)
+            try codec.seal(target: target, payload: datagram.payload, into: &packet)
         } catch {
             logger.warning("udp: cannot encrypt a datagram to \(target): \(error)")
             return nil
@@ -114,24 +124,35 @@ final class UDPTransparentRelay {
             drops.count(
                 .associationEvicted, logger: logger, detail: "limit \(configuration.udpMaxAssociations)")
         }
-        guard let member = pool.choose(forUDP: true) else {
-            drops.count(.noUDPServer, logger: logger)
-            return nil
+        let association: UDPAssociation
+        let client = key.source.socksAddress.map { "\($0)" } ?? "?"
+        if let routes, case let (decision, domain, rules) = routes.decide(target: target, sniffed: nil),
+            decision.action == .bypass
+        {
+            association = UDPAssociation(
+                key: key, target: target, member: nil, server: key.destination, codec: nil, now: now)
+            let named = domain.map { " (\($0))" } ?? ""
+            logger.info("udp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
+        } else {
+            guard let member = pool.choose(forUDP: true) else {
+                drops.count(.noUDPServer, logger: logger)
+                return nil
+            }
+            let server: SocketAddress
+            let codec: any ShadowsocksUDPCodec
+            do {
+                server = try address(of: member)
+                codec = try self.codec(for: member.key)
+            } catch {
+                drops.count(.noUDPServer, logger: logger, detail: "\(member): \(error)")
+                return nil
+            }
+            association = UDPAssociation(
+                key: key, target: target, member: member, server: server, codec: codec, now: now)
+            pool.udpAssociationsChanged(member, by: 1)
+            logger.info("udp \(client) -> \(target) via \(member)")
         }
-        let server: SocketAddress
-        let codec: any ShadowsocksUDPCodec
-        do {
-            server = try address(of: member)
-            codec = try self.codec(for: member.key)
-        } catch {
-            drops.count(.noUDPServer, logger: logger, detail: "\(member): \(error)")
-            return nil
-        }
-        let association = UDPAssociation(
-            key: key, target: target, member: member, server: server, codec: codec, now: now)
-        pool.udpAssociationsChanged(member, by: 1)
         associations.set(association, for: key)
-        logger.info("udp \(key.source.socksAddress.map { "\($0)" } ?? "?") -> \(target) via \(member)")
 
         // NIO's datagram default reads 2048 bytes: a larger reply would be cut short.
         var bootstrap = DatagramBootstrap(group: eventLoop)
@@ -140,7 +161,7 @@ final class UDPTransparentRelay {
         if let mark {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
-        let anyAddress = server.protocol == .inet6 ? "::" : "0.0.0.0"
+        let anyAddress = association.server.protocol == .inet6 ? "::" : "0.0.0.0"
         bootstrap.bind(host: anyAddress, port: 0).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let channel):
@@ -168,13 +189,24 @@ final class UDPTransparentRelay {
     }
 
     private func reply(_ envelope: AddressedEnvelope<ByteBuffer>, for association: UDPAssociation) {
+        guard let codec = association.codec else {
+            // Direct: any peer may answer (full cone, as the proxied path); the reply appears to come from it.
+            let now = NIODeadline.now()
+            association.lastActive = now
+            associations.touch(association.key)
+            let source = envelope.remoteAddress.normalized
+            if !replySockets.send(envelope.data, from: source, to: association.key.source, now: now) {
+                drops.count(.replySocketUnavailable, logger: logger, detail: "\(source)")
+            }
+            return
+        }
         guard envelope.remoteAddress.normalized == association.server.normalized else {
             drops.count(.foreignReply, logger: logger, detail: "\(envelope.remoteAddress)")
             return
         }
         let opened: (address: SocksAddress, payload: ByteBuffer)
         do {
-            opened = try association.codec.open(envelope.data)
+            opened = try codec.open(envelope.data)
         } catch {
             drops.count(.unauthenticReply, logger: logger, detail: "server \(association.server)")
             return
@@ -191,7 +223,7 @@ final class UDPTransparentRelay {
 
     private func close(_ association: UDPAssociation) {
         association.close()
-        pool.udpAssociationsChanged(association.member, by: -1)
+        if let member = association.member { pool.udpAssociationsChanged(member, by: -1) }
     }
 
     private func address(of member: ServerMember) throws -> SocketAddress {

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServerPool
+import Rules
 import ShadowsocksCrypto
 import ShadowsocksProtocol
 
@@ -18,15 +19,81 @@ struct UpstreamConnector: Sendable {
     let mark: UInt32?
     let pool: ServerPool
 
-    /// Connects to a member chosen by the pool; when that fails before any byte was exchanged, the next member
-    /// is tried, so a dead server costs a client nothing but the connect attempt. `onFailure` runs when no
-    /// member could be reached, with the last connect error (the LAN side is closed right after).
+    /// Bypass rules; nil: everything is proxied.
+    var routes: RouteRules?
+    /// Counts of direct (bypassed) connections, for status.
+    var directCounters: DirectCounters?
+
+    /// Decides by the rules (a `sniffed` name from the client's first bytes counts as the target's name), then
+    /// either connects directly (bypass) or through a pool member. When a member fails before any byte was
+    /// exchanged, the next member is tried, so a dead server costs a client nothing but the connect attempt.
+    /// `onFailure` runs when nothing could be reached, with the last connect error (the LAN side is closed
+    /// right after).
     func connect(
-        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
-        onConnected: (@Sendable () -> Void)? = nil, onFailure: (@Sendable (Error?) -> Void)? = nil
+        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, sniffed: String? = nil,
+        on eventLoop: EventLoop, onConnected: (@Sendable () -> Void)? = nil,
+        onFailure: (@Sendable (Error?) -> Void)? = nil
     ) {
-        connect(lanSide, client: client, target: target, on: eventLoop, tried: [], lastError: nil,
+        var upstreamTarget = target
+        if let routes {
+            let (decision, domain, rules) = routes.decide(target: target, sniffed: sniffed)
+            let named = domain.map { " (\($0))" } ?? ""
+            if decision.action == .bypass {
+                logger.info("tcp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
+                connectDirect(lanSide, client: client, target: target, on: eventLoop, onConnected: onConnected,
+                    onFailure: onFailure)
+                return
+            }
+            logger.debug("tcp \(client) -> \(target)\(named): \(rules.describe(decision))")
+            // A sniffed name goes to the server instead of the address, so the server resolves it (sing-box's
+            // sniff_override_destination): the client's own resolver may have been poisoned.
+            if let sniffed { upstreamTarget = .domain(sniffed, port: target.port) }
+        }
+        connect(lanSide, client: client, target: upstreamTarget, on: eventLoop, tried: [], lastError: nil,
             onConnected: onConnected, onFailure: onFailure)
+    }
+
+    /// A bypassed flow: a plain TCP connection to the destination, marked so the gateway's rules let it pass.
+    private func connectDirect(
+        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
+        onConnected: (@Sendable () -> Void)?, onFailure: (@Sendable (Error?) -> Void)?
+    ) {
+        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
+            .channelInitializer { upstream in
+                upstream.eventLoop.makeCompletedFuture {
+                    try upstream.pipeline.syncOperations.addHandler(RelayGlueHandler(side: .upstream))
+                }
+            }
+        if let mark {
+            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
+        }
+        let connecting: EventLoopFuture<Channel>
+        if let address = SocketAddress(target) {
+            connecting = bootstrap.connect(to: address)
+        } else {
+            connecting = bootstrap.connect(host: target.domainName ?? "", port: Int(target.port))
+        }
+        let counters = directCounters
+        connecting.flatMapThrowing { upstream in
+            try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let upstreamSide):
+                counters?.opened()
+                lanSide.onClose = { up, down in counters?.closed(bytesUp: up, bytesDown: down) }
+                onConnected?()
+                lanSide.link(upstream: upstreamSide)
+            case .failure(let error):
+                counters?.failed()
+                logger.warning("tcp \(client) -> \(target) (direct): \(ConnectErrorText.describe(error)); closing")
+                onFailure?(error)
+                lanSide.closeChannel()
+            }
+        }
     }
 
     private func connect(

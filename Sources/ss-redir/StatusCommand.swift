@@ -50,6 +50,22 @@ struct StatusCommand: ParsableCommand {
             "ss-redir \(value(top["version"])), up \(value(top["uptime_seconds"]))s, strategy \(value(top["strategy"])), "
                 + "\(value(top["tcp_connections"])) TCP connections, \(value(top["udp_associations"])) UDP associations"
         ]
+        func object(_ key: String) -> [String: JSONNode] {
+            guard case .object(let inner)? = top[key]?.value else { return [:] }
+            return Dictionary(inner.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })
+        }
+        let rules = object("rules")
+        if !rules.isEmpty {
+            lines.append(
+                "rules: default \(value(rules["mode"])), \(value(rules["address_entries"])) address and "
+                    + "\(value(rules["domain_entries"])) domain entries, \(value(rules["learned_names"])) names learnt from DNS")
+        }
+        let direct = object("direct")
+        if !direct.isEmpty {
+            lines.append(
+                "direct (bypassed): \(value(direct["active_connections"])) active, \(value(direct["total_connections"])) total, "
+                    + "\(value(direct["connect_failures"])) failed, up \(bytes(value(direct["bytes_up"]))), down \(bytes(value(direct["bytes_down"])))")
+        }
         let header = ["SERVER", "ADDRESS", "STATE", "UDP STATE", "LATENCY", "ACTIVE", "TOTAL", "FAILED", "UP", "DOWN", "UDP", "LAST ERROR"]
         var rows = [header]
         if case .array(let members)? = top["members"]?.value {
