@@ -5,6 +5,7 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import IPAddresses
 import ServerPool
 import Rules
 import ShadowsocksCrypto
@@ -35,6 +36,10 @@ struct UpstreamConnector: Sendable {
         onFailure: (@Sendable (Error?) -> Void)? = nil
     ) {
         var upstreamTarget = target
+        // An address in the Host header ("Host: 192.0.2.1") names nothing more than the destination does.
+        let sniffed = sniffed.flatMap { name in
+            IPAddress(name) == nil && !(name.hasPrefix("[") && name.hasSuffix("]")) ? name : nil
+        }
         if let routes {
             let (decision, domain, rules) = routes.decide(target: target, sniffed: sniffed)
             let named = domain.map { " (\($0))" } ?? ""
