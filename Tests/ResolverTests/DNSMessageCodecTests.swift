@@ -103,7 +103,8 @@ import Testing
         let soa = DNSStartOfAuthority(
             primaryServer: try DNSName("ns.example.test"), responsibleMailbox: try DNSName("hostmaster.example.test"),
             serial: 7, refresh: 1200, retry: 180, expire: 1_209_600, minimum: 300)
-        #expect(message.authorities == [DNSResourceRecord(name: try DNSName("example.test"), ttl: 300, data: .soa(soa))])
+        #expect(
+            message.authorities == [DNSResourceRecord(name: try DNSName("example.test"), ttl: 300, data: .soa(soa))])
         #expect(message.negativeTTL == 300)
         #expect(message.minimumTTL == 300)
     }

@@ -30,7 +30,9 @@ import Testing
 
     @Test func loopThroughTwoNamesIsRejected() {
         // Question name at 12 is "a" + pointer to the answer owner at 21, which points back to 12.
-        let bytes = hex("abcd 8180 0001 0001 0000 0000") + hex("0161 c015 0001 0001") + hex("c00c 0001 0001 00000000 0004 01020304")
+        let bytes =
+            hex("abcd 8180 0001 0001 0000 0000") + hex("0161 c015 0001 0001")
+            + hex("c00c 0001 0001 00000000 0004 01020304")
         #expect(kind(of: bytes) == .forwardPointer(target: 21))
     }
 
@@ -68,14 +70,26 @@ import Testing
 
     @Test func recordDataMustFitItsType() {
         let owner = hex("0161 00")
-        #expect(kind(of: Self.header1Answer + owner + hex("0001 0001 00000000 0005 0102030405")) == .badRecordData(type: .a, length: 5))
-        #expect(kind(of: Self.header1Answer + owner + hex("001c 0001 00000000 0004 01020304")) == .badRecordData(type: .aaaa, length: 4))
+        #expect(
+            kind(of: Self.header1Answer + owner + hex("0001 0001 00000000 0005 0102030405"))
+                == .badRecordData(type: .a, length: 5))
+        #expect(
+            kind(of: Self.header1Answer + owner + hex("001c 0001 00000000 0004 01020304"))
+                == .badRecordData(type: .aaaa, length: 4))
         // A CNAME whose name ends one octet before its RDATA does.
-        #expect(kind(of: Self.header1Answer + owner + hex("0005 0001 00000000 0004 016200 ff")) == .badRecordData(type: .cname, length: 4))
+        #expect(
+            kind(of: Self.header1Answer + owner + hex("0005 0001 00000000 0004 016200 ff"))
+                == .badRecordData(type: .cname, length: 4))
         // A CNAME whose name runs past its RDATA.
-        #expect(kind(of: Self.header1Answer + owner + hex("0005 0001 00000000 0002 0162 00")) == .badRecordData(type: .cname, length: 2))
-        #expect(kind(of: Self.header1Answer + owner + hex("000f 0001 00000000 0002 0001")) == .badRecordData(type: .mx, length: 2))
-        #expect(kind(of: Self.header1Answer + owner + hex("0006 0001 00000000 0004 00 00 0000")) == .badRecordData(type: .soa, length: 4))
+        #expect(
+            kind(of: Self.header1Answer + owner + hex("0005 0001 00000000 0002 0162 00"))
+                == .badRecordData(type: .cname, length: 2))
+        #expect(
+            kind(of: Self.header1Answer + owner + hex("000f 0001 00000000 0002 0001"))
+                == .badRecordData(type: .mx, length: 2))
+        #expect(
+            kind(of: Self.header1Answer + owner + hex("0006 0001 00000000 0004 00 00 0000"))
+                == .badRecordData(type: .soa, length: 4))
         #expect(kind(of: Self.header1Answer + owner + hex("0001 0001 00000000 0009 01")) == .truncated)
     }
 
@@ -83,9 +97,14 @@ import Testing
         let opt = hex("00 0029 1000 00000000 0000")
         #expect(kind(of: hex("abcd 8180 0000 0001 0000 0000") + opt) == .misplacedOPT)
         #expect(kind(of: hex("abcd 8180 0000 0000 0000 0002") + opt + opt) == .multipleOPT)
-        #expect(kind(of: hex("abcd 8180 0000 0000 0000 0001") + hex("0161 00 0029 1000 00000000 0000")) == .misplacedOPT)
-        #expect(kind(of: hex("abcd 8180 0000 0000 0000 0001") + hex("00 0029 1000 00000000 0006 000a 0008 0102")) == .malformedEDNSOption)
-        #expect(kind(of: hex("abcd 8180 0000 0000 0000 0001") + hex("00 0029 1000 00000000 0003 000a 00")) == .malformedEDNSOption)
+        #expect(
+            kind(of: hex("abcd 8180 0000 0000 0000 0001") + hex("0161 00 0029 1000 00000000 0000")) == .misplacedOPT)
+        #expect(
+            kind(of: hex("abcd 8180 0000 0000 0000 0001") + hex("00 0029 1000 00000000 0006 000a 0008 0102"))
+                == .malformedEDNSOption)
+        #expect(
+            kind(of: hex("abcd 8180 0000 0000 0000 0001") + hex("00 0029 1000 00000000 0003 000a 00"))
+                == .malformedEDNSOption)
         #expect(kind(of: hex("abcd 8180 0000 0000 0000 0001") + opt) == nil)
     }
 

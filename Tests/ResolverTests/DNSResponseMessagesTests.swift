@@ -86,6 +86,8 @@ import Testing
         let big = try DNSMessage.answer(to: query, addresses: many, ttl: 60).serialized()
         #expect(big.count > 1232)
         #expect(DNSWireEdits.truncate(big, toFit: 4096) == big)
+        // Below 512 the classic limit applies.
+        #expect(DNSWireEdits.truncate(Array(big.prefix(300)), toFit: 100).count == 300)
         let cut = DNSWireEdits.truncate(big, toFit: 512)
         #expect(cut.count <= 512)
         let message = try DNSMessage(parsing: cut)

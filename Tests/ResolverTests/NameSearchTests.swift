@@ -82,7 +82,9 @@ import Testing
     @Test func rootInTheSearchListStandsForAsIs() async throws {
         // As in glibc: the root entry queries the name as is, in its place, and the final as-is try is skipped.
         #expect(
-            names(try await search("host", domains: ["a.test", ".", "b.test"])) == ["host.a.test", "host", "host.b.test"])
+            names(try await search("host", domains: ["a.test", ".", "b.test"])) == [
+                "host.a.test", "host", "host.b.test",
+            ])
         #expect(names(try await search("www.example", domains: [".", "a.test"])) == ["www.example"])
     }
 

@@ -40,10 +40,12 @@ import Testing
 
     @Test func lastSearchOrDomainLineWins() {
         #expect(ResolvConf(parsing: "search a.test b.test\ndomain c.test\n").searchDomains == ["c.test"])
-        #expect(ResolvConf(parsing: "domain c.test extra\nsearch a.test\tb.test\n").searchDomains == ["a.test", "b.test"])
+        #expect(
+            ResolvConf(parsing: "domain c.test extra\nsearch a.test\tb.test\n").searchDomains == ["a.test", "b.test"])
         // A blank search line is skipped, not a reset.
         #expect(ResolvConf(parsing: "search a.test\nsearch   \n").searchDomains == ["a.test"])
-        #expect(ResolvConf(parsing: "search a.test b.test c.test d.test e.test f.test g.test\n").searchDomains.count == 7)
+        #expect(
+            ResolvConf(parsing: "search a.test b.test c.test d.test e.test f.test g.test\n").searchDomains.count == 7)
     }
 
     @Test func hostnameGivesTheDefaultSearchDomain() {

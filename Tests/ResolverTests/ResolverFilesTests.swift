@@ -50,12 +50,15 @@ import Testing
         #expect(files.current(now: start + .seconds(4)).hosts.isEmpty)
     }
 
-    @Test func noReloadFreezesTheConfiguration() throws {
+    @Test func noReloadFreezesResolvConfOnly() throws {
         let fixture = try ResolverFixture(resolvConf: "nameserver 192.0.2.53\noptions no-reload\n")
         defer { fixture.remove() }
         var files = files(fixture)
         _ = files.current(now: start)
         try fixture.write(resolvConf: "nameserver 192.0.2.99\n")
-        #expect(files.current(now: start + .seconds(5)).resolvConf.nameservers == [IPAddress("192.0.2.53")!])
+        try fixture.write(hosts: "192.0.2.5 still.watched\n")
+        let later = files.current(now: start + .seconds(5))
+        #expect(later.resolvConf.nameservers == [IPAddress("192.0.2.53")!])
+        #expect(later.hosts["still.watched"] == [IPAddress("192.0.2.5")!])
     }
 }

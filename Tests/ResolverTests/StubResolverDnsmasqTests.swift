@@ -68,7 +68,8 @@ struct StubResolverDnsmasqTests {
     @Test func searchListAndNdotsOrder() async throws {
         let dnsmasq = try Dnsmasq(records: Self.records)
         defer { dnsmasq.stop() }
-        let fixture = try ResolverFixture(resolvConf: "nameserver 127.0.0.1\nsearch nowhere.example.test lan.example.test\noptions ndots:3\n")
+        let fixture = try ResolverFixture(
+            resolvConf: "nameserver 127.0.0.1\nsearch nowhere.example.test lan.example.test\noptions ndots:3\n")
         defer { fixture.remove() }
         let resolver = resolver(dnsmasq, fixture)
         #expect(try await resolver.addresses(for: "box") == [IPAddress("192.0.2.10")!])
@@ -76,11 +77,16 @@ struct StubResolverDnsmasqTests {
         #expect(dnsmasq.queries("box.lan.example.test", "A", atLeast: 1) == 1)
         #expect(dnsmasq.queries("box", "A") == 0)
         // Two dots are below ndots:3, so the search list comes first; the name as given is found last.
-        #expect(try await resolver.addresses(for: "host.example.test") == [IPAddress("192.0.2.8")!, IPAddress("2001:db8::8")!])
+        #expect(
+            try await resolver.addresses(for: "host.example.test") == [
+                IPAddress("192.0.2.8")!, IPAddress("2001:db8::8")!,
+            ])
         #expect(dnsmasq.queries("host.example.test", "A", atLeast: 1) == 1)
         let log = dnsmasq.logText
-        let order = ["host.example.test.nowhere.example.test", "host.example.test.lan.example.test", "host.example.test from"]
-            .map { log.range(of: "auth[A] " + $0)?.lowerBound }
+        let order = [
+            "host.example.test.nowhere.example.test", "host.example.test.lan.example.test", "host.example.test from",
+        ]
+        .map { log.range(of: "auth[A] " + $0)?.lowerBound }
         #expect(order.allSatisfy { $0 != nil }, "\(log)")
         #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
     }
@@ -96,7 +102,11 @@ struct StubResolverDnsmasqTests {
             Issue.record("resolved an out-of-zone name")
         } catch let error as DNSResolutionError {
             #expect(error.kind == .serverFailure(.refused))
-            #expect(error.description == "cannot resolve \"elsewhere.invalid.\" (tried elsewhere.invalid): 127.0.0.1:\(dnsmasq.port) answered REFUSED")
+            #expect(
+                error.description
+                    == "cannot resolve \"elsewhere.invalid.\" (tried elsewhere.invalid): "
+                    + "127.0.0.1:\(dnsmasq.port) answered REFUSED"
+            )
         }
     }
 
@@ -109,6 +119,9 @@ struct StubResolverDnsmasqTests {
         let query = DNSMessage.query(id: 0x0102, name: try DNSName("www.example.test"), type: .aaaa)
         let reply = try DNSMessage(parsing: try await resolver.exchange(try query.serialized()))
         #expect(reply.header.id == 0x0102 && reply.isResponse(to: query))
-        #expect(reply.answers.map(\.data) == [.cname(try DNSName("host.example.test")), .address(IPAddress("2001:db8::8")!)])
+        #expect(
+            reply.answers.map(\.data) == [
+                .cname(try DNSName("host.example.test")), .address(IPAddress("2001:db8::8")!),
+            ])
     }
 }

@@ -23,7 +23,8 @@ import Testing
     func addresses(_ texts: String...) -> [IPAddress] { texts.map { IPAddress($0)! } }
 
     func expectFailure(
-        _ kind: DNSResolutionError.Kind, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+        _ kind: DNSResolutionError.Kind, _ body: () async throws -> Void,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async -> DNSResolutionError? {
         do {
             try await body()
@@ -125,7 +126,9 @@ import Testing
         #expect(
             error?.description
                 == "cannot resolve \"silent.test.\" (tried silent.test): no reply from 127.0.0.1:\(server.port) "
-                + "(timeout 1 s, 2 attempts); check the nameservers in resolv.conf and that UDP/TCP port 53 is reachable")
+                + "(timeout 1 s, 2 attempts); check the nameservers in resolv.conf and that UDP/TCP port 53 "
+                + "is reachable"
+        )
     }
 
     @Test func nextServerAfterATimeoutOrSERVFAIL() async throws {
@@ -256,12 +259,34 @@ import Testing
         #expect(server.count("popular.test", .a) == 1)
     }
 
+    @Test func cancelledCallersStopWaitingAtOnce() async throws {
+        let server = try await TestDNSServer.start(group: group) { _, _ in [] }
+        defer { Task { await server.stop() } }
+        let fixture = try ResolverFixture(resolvConf: "nameserver 127.0.0.1\noptions timeout:5 no-aaaa\n")
+        defer { fixture.remove() }
+        let resolver = resolver(fixture, port: server.port)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let lookup = Task { try await resolver.addresses(for: "hang.test") }
+        let relay = Task {
+            try await resolver.exchange(
+                try DNSMessage.query(id: 1, name: try DNSName("hang2.test"), type: .a).serialized())
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        lookup.cancel()
+        relay.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await lookup.value }
+        await #expect(throws: CancellationError.self) { _ = try await relay.value }
+        #expect(clock.now - started < .seconds(2))
+    }
+
     @Test func followsCNAMEChains() async throws {
         let server = try await TestDNSServer.start(group: group) { query, _ in
             var reply = DNSMessage.response(to: query, code: .noError)
             let name = query.questions[0].name
             reply.answers = [
-                DNSResourceRecord(name: try! DNSName("other.test"), ttl: 60, data: .address(IPAddress("198.51.100.9")!)),
+                DNSResourceRecord(
+                    name: try! DNSName("other.test"), ttl: 60, data: .address(IPAddress("198.51.100.9")!)),
                 DNSResourceRecord(name: name, ttl: 60, data: .cname(try! DNSName("mid.test"))),
                 DNSResourceRecord(name: try! DNSName("mid.test"), ttl: 60, data: .cname(try! DNSName("end.test"))),
                 DNSResourceRecord(name: try! DNSName("end.test"), ttl: 60, data: .address(IPAddress("192.0.2.15")!)),

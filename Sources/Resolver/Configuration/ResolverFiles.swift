@@ -1,8 +1,9 @@
+import IPAddresses
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPAddresses
-import NIOCore
 
 /// resolv.conf and hosts as the resolver currently sees them. Both are stat(2)-checked at most once per
 /// `checkInterval` and re-parsed only when they changed (glibc reloads resolv.conf the same way).
@@ -35,16 +36,16 @@ struct ResolverFiles: Sendable {
     }
 
     /// The current snapshot, after a reload when the check interval has passed and a file changed.
-    /// `options no-reload` stops the checks once resolv.conf has been read, as in glibc.
+    /// `options no-reload` stops resolv.conf checks once it has been read, as in glibc (hosts is still watched).
     mutating func current(now: NIODeadline) -> Snapshot {
         if let lastCheck, now - lastCheck < checkInterval { return snapshot }
-        if lastCheck != nil, snapshot.resolvConf.options.noReload { return snapshot }
+        let frozen = lastCheck != nil && snapshot.resolvConf.options.noReload
         lastCheck = now
         var resolvConf = snapshot.resolvConf
         var hosts = snapshot.hosts
         var hostsProblems = snapshot.hostsProblems
         var changed = false
-        if let text = resolvConfFile.textIfChanged() {
+        if !frozen, let text = resolvConfFile.textIfChanged() {
             resolvConf = ResolvConf(parsing: text, environment: environment, hostname: hostname)
             changed = true
         }

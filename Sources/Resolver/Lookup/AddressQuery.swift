@@ -51,20 +51,9 @@ extension StubResolver {
         case .noData: return .failed(.noAddress)
         case nil: break
         }
-        let task = inFlight.withLockedValue { table in
-            if let running = table[key] { return running }
-            let started = Task { await self.query(key, servers: servers, options: options) }
-            table[key] = started
-            return started
+        return try await inFlight.join(key) {
+            await self.query(key, servers: servers, options: options)
         }
-        let outcome = await withTaskCancellationHandler {
-            await task.value
-        } onCancel: {}
-        inFlight.withLockedValue { table in
-            if table[key] == task { table[key] = nil }
-        }
-        try Task.checkCancellation()
-        return outcome
     }
 
     /// Asks the nameservers, reads the reply (following CNAMEs from the question) and caches what it says.

@@ -34,8 +34,7 @@ public final class StubResolver: Sendable {
     let logger: Logger
     let files: NIOLockedValueBox<ResolverFiles>
     let cache: NIOLockedValueBox<DNSCache>
-    /// Lookups in progress, so concurrent callers for one (name, type) share a single query.
-    let inFlight = NIOLockedValueBox<[DNSCache.Key: Task<NameSearch.Outcome, Never>]>([:])
+    let inFlight = InFlightLookups()
     /// `options rotate`: where the next query starts in the server list.
     let rotation = NIOLockedValueBox<Int>(0)
 
@@ -83,8 +82,8 @@ public final class StubResolver: Sendable {
                 name: name, servers: [], kind: .invalidName("not an IP address and not a host name"))
         }
         let options = files.resolvConf.options
-        let result = try await NameSearch.run(text, searchDomains: files.resolvConf.searchDomains, options: options)
-        { candidate in
+        let searchDomains = files.resolvConf.searchDomains
+        let result = try await NameSearch.run(text, searchDomains: searchDomains, options: options) { candidate in
             try await self.addresses(of: candidate, servers: servers, options: options)
         }
         switch result.outcome {
@@ -137,10 +136,13 @@ public final class StubResolver: Sendable {
     }
 
     func exchanger(servers: [SocketAddress], options: ResolvConf.Options) -> NameserverExchange {
-        let first = options.rotate ? rotation.withLockedValue { next in
-            defer { next &+= 1 }
-            return next
-        } : 0
+        var first = 0
+        if options.rotate {
+            first = rotation.withLockedValue { next in
+                defer { next &+= 1 }
+                return next
+            }
+        }
         return NameserverExchange(
             servers: servers, timeoutSeconds: max(1, options.timeout), attempts: max(1, options.attempts),
             firstServer: servers.isEmpty ? 0 : first % servers.count, alwaysTCP: options.useVC,

@@ -21,8 +21,10 @@ public enum DNSWireEdits {
 
     /// A response that fits `limit` octets for a UDP client: the response itself when it fits, else its header
     /// (TC set), question and OPT record with no other records, so the client retries over TCP (RFC 2181 9,
-    /// RFC 6891 7). Octets that do not parse are cut to a bare header with TC set.
-    public static func truncate(_ response: [UInt8], toFit limit: Int) -> [UInt8] {
+    /// RFC 6891 7). Octets that do not parse are cut to a bare header with TC set. A limit below 512 counts as
+    /// 512, which every client accepts (RFC 1035 4.2.1, RFC 6891 6.2.5).
+    public static func truncate(_ response: [UInt8], toFit requestedLimit: Int) -> [UInt8] {
+        let limit = max(requestedLimit, DNSMessage.classicUDPSize)
         guard response.count > limit else { return response }
         guard let message = try? DNSMessage(parsing: response) else {
             var header = Array(response.prefix(DNSHeader.length))
@@ -33,7 +35,7 @@ public enum DNSWireEdits {
         }
         var cut = DNSMessage(header: message.header, questions: message.questions, edns: message.edns)
         cut.header.isTruncated = true
-        if let bytes = try? cut.serialized(), bytes.count <= max(limit, DNSMessage.classicUDPSize) {
+        if let bytes = try? cut.serialized(), bytes.count <= limit {
             return bytes
         }
         cut.questions = []

@@ -22,6 +22,7 @@ struct NameserverExchange: Sendable {
 
     /// The first acceptable reply; throws `Failure` when every try failed, or CancellationError.
     func run(_ query: [UInt8], matching message: DNSMessage) async throws -> NameserverReply {
+        guard !servers.isEmpty else { throw Failure(kind: .unreachable("no nameserver to ask")) }
         let timeout = TimeAmount.seconds(Int64(timeoutSeconds))
         var rejected: NameserverReply? = nil
         var sawTimeout = false

@@ -1,8 +1,9 @@
+import NIOCore
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOCore
-import NIOPosix
 
 /// A reply that matched our query: the octets as received and their parse.
 struct NameserverReply: Sendable {

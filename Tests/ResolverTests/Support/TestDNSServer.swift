@@ -63,7 +63,8 @@ final class TestDNSServer: Sendable {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(StreamServerHandler(script: script, log: log))
+                            try channel.pipeline.syncOperations.addHandler(
+                                StreamServerHandler(script: script, log: log))
                         }
                     }
                     .bind(to: bound).get()
@@ -88,9 +89,10 @@ final class TestDNSServer: Sendable {
         }
     }
 
-    fileprivate static func handle(_ bytes: [UInt8], over transport: Transport, script: Script,
-        log: NIOLockedValueBox<[Received]>) -> [[UInt8]]
-    {
+    fileprivate static func handle(
+        _ bytes: [UInt8], over transport: Transport, script: Script,
+        log: NIOLockedValueBox<[Received]>
+    ) -> [[UInt8]] {
         guard let query = try? DNSMessage(parsing: bytes), let question = query.questions.first else { return [] }
         log.withLockedValue {
             $0.append(Received(question: question, transport: transport, id: query.header.id, edns: query.edns))
@@ -121,7 +123,8 @@ private final class DatagramServerHandler: ChannelInboundHandler {
             Array(envelope.data.readableBytesView), over: .udp, script: script, log: log)
         for reply in replies {
             context.write(
-                wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply))),
+                wrapOutboundOut(
+                    AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply))),
                 promise: nil)
         }
         context.flush()
