@@ -119,7 +119,16 @@ let package = Package(
         ),
         // Load and lookup costs of the rule tries (issue 5's figures); run with `swift run -c release rules-benchmark`.
         .executableTarget(name: "rules-benchmark", dependencies: ["Rules"]),
-        .testTarget(name: "ResolverTests", dependencies: ["Resolver", "IPAddresses"]),
+        .testTarget(
+            name: "ResolverTests",
+            dependencies: [
+                "Resolver", "IPAddresses",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Resolver", "IPAddresses"]),
         .testTarget(name: "SOCKS5Tests", dependencies: ["SOCKS5", "ShadowsocksProtocol"]),
         .testTarget(

@@ -26,7 +26,8 @@ public struct HostsFile: Sendable, Equatable {
         var entries: [Entry] = []
         var problems: [Problem] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: splitting on "\n" alone would merge a CRLF file into one line.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
             let content = rawLine.prefix { $0 != "#" }
             let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
