@@ -123,7 +123,7 @@ public struct RedirSettings: Sendable {
         return merged
     }
 
-    func origin(_ field: Field) -> String {
+    public func origin(_ field: Field) -> String {
         origins[field] ?? "\"\(field.rawValue)\""
     }
 }

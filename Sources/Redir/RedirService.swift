@@ -2,7 +2,10 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import Netfilter
+import Resolver
 import ServerPool
+import ShadowsocksProtocol
 import ServiceLifecycle
 import UnixSignals
 #if canImport(Glibc)
@@ -19,6 +22,9 @@ public struct RedirService: Service {
     public var shutdownGrace: TimeAmount = .seconds(3)
     /// Re-reads the configuration (file and flags) on SIGHUP; the new pool is applied, the rest needs a restart.
     public var reload: (@Sendable () throws -> RedirConfiguration)?
+    /// With --auto-setup: the netlink socket that owns the table (the DNS bypass sets may only be changed
+    /// through it).
+    public var ownedTableConnection: OwnedTableConnection?
     /// Called once every front listens (a daemon's parent then exits 0).
     public var onReady: (@Sendable () -> Void)?
     /// ss-local: only the SOCKS5 front (`socksListen`) runs; no redirect or TPROXY listeners.
@@ -39,6 +45,7 @@ public struct RedirService: Service {
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
         var socksListeners: [Channel] = []
+        var dnsListeners: [Channel] = []
         do {
             if configuration.relaysTCP && !socksOnly {
                 var front = TCPRedirectFront(
@@ -62,8 +69,17 @@ public struct RedirService: Service {
             socksFront.routes = routes
             socksFront.directCounters = directCounters
             socksListeners = try await socksFront.bind()
+            if let endpoint = configuration.routing.dnsListen {
+                let forwarder = makeDNSForwarder(pool: pool, routes: routes, group: group, mark: mark)
+                do {
+                    dnsListeners = try await DNSForwarderFront.bind(forwarder, on: endpoint, group: group, logger: logger)
+                } catch {
+                    throw ConfigError(
+                        "cannot serve DNS on \(endpoint) (--dns-listen): \(error); pick a free port (setup's --dns-hijack sends LAN port 53 there)")
+                }
+            }
         } catch {
-            for listener in listeners { try? await listener.close() }
+            for listener in listeners + socksListeners { try? await listener.close() }
             await udpFront?.stop()
             try? await group.shutdownGracefully()
             throw error
@@ -100,6 +116,9 @@ public struct RedirService: Service {
             let addresses = socksListeners.compactMap { $0.localAddress?.socksAddress.map { "\($0)" } }
             fronts.append("socks5 on \(addresses.joined(separator: ", "))")
         }
+        if !dnsListeners.isEmpty, let endpoint = configuration.routing.dnsListen {
+            fronts.append("dns on \(endpoint) (udp, tcp)")
+        }
         onReady?()
         logger.notice(
             "listening: \(fronts.joined(separator: "; ")) (\(configuration.strategy.rawValue) over: \(servers))")
@@ -130,12 +149,29 @@ public struct RedirService: Service {
         }
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
-        for listener in listeners + socksListeners { try? await listener.close() }
+        for listener in listeners + socksListeners + dnsListeners { try? await listener.close() }
         await ControlServer.stop(control, path: configuration.controlSocket)
         try? await metricsChannel?.close()
         await udpFront?.stop()
         await registry.drain(grace: shutdownGrace)
         try? await group.shutdownGracefully()
+    }
+
+    private func makeDNSForwarder(pool: ServerPool, routes: RouteRules, group: EventLoopGroup, mark: UInt32?)
+        -> DNSForwarder
+    {
+        let routing = configuration.routing
+        var resolverConfiguration = StubResolver.Configuration()
+        resolverConfiguration.resolvConfPath = routing.resolvConfPath
+        resolverConfiguration.hostsPath = routing.hostsPath
+        resolverConfiguration.socketMark = mark
+        let resolver = StubResolver(configuration: resolverConfiguration, eventLoopGroup: group, logger: logger)
+        let tunnel = DNSTunnel(
+            pool: pool, remote: SocksAddress(host: routing.dnsRemote.host, port: routing.dnsRemote.port), group: group,
+            resolver: resolver, mark: mark, logger: logger)
+        return DNSForwarder(
+            routing: routing, routes: routes, resolver: resolver, tunnel: tunnel,
+            kernelSets: KernelBypassSets(connection: ownedTableConnection?.connection, logger: logger), logger: logger)
     }
 
     private func reloadPool(_ pool: ServerPool, routes: RouteRules) {

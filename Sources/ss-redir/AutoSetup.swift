@@ -8,14 +8,20 @@ import Netfilter
 /// clean exit (the kernel does not tie it to the socket; left behind, it routes nothing without the marks).
 final class AutoSetup {
     private let firewall: GatewayFirewall
+    /// The socket that owns the table: only it may add to the table's DNS bypass sets.
+    var nftables: NftConnection { firewall.nftables }
     private let tableName: String
     private let route: PolicyRoute?
 
     init(settings: RedirSettings, configDirectory: String?, logger: Logger) throws {
         let configuration = try FirewallConfiguration.resolve(settings, configDirectory: configDirectory)
         firewall = try GatewayFirewall()
+        // With the forwarder on, LAN DNS to any server is sent to it (setup's --dns-hijack).
+        let dnsPort = try RedirConfiguration.endpoint(
+            settings.dnsListen, origin: settings.origin(.dnsListen), example: "0.0.0.0:5353"
+        ).map { UInt16($0.port) }
         let plan = try GatewayPlan.make(
-            configuration, tableName: "ss_redir", proxyRouter: false, dnsHijackPort: nil, failClosed: false,
+            configuration, tableName: "ss_redir", proxyRouter: false, dnsHijackPort: dnsPort, failClosed: false,
             firewall: firewall)
         var table = GatewayRuleset.build(plan.gateway)
         table.ownedBySocket = true

@@ -226,6 +226,7 @@ struct RunCommand: AsyncParsableCommand {
         let reloadCommand = self
         service.reload = { try reloadCommand.resolveConfiguration(logger: logger) }
         service.onReady = { prepared.process.signalReady() }
+        service.ownedTableConnection = rules.map { OwnedTableConnection($0.nftables) }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

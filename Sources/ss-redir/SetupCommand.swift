@@ -25,6 +25,7 @@ struct SetupCommand: ParsableCommand {
 
     func run() throws {
         let configuration: FirewallConfiguration
+        var dnsHijackPort = options.dnsHijackPort
         do {
             var settings = RedirSettings()
             var directory: String?
@@ -34,27 +35,33 @@ struct SetupCommand: ParsableCommand {
                 settings = loaded.settings
                 directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             }
-            configuration = try FirewallConfiguration.resolve(
-                settings.overridden(by: options.flagSettings()), configDirectory: directory)
+            let merged = settings.overridden(by: options.flagSettings())
+            configuration = try FirewallConfiguration.resolve(merged, configDirectory: directory)
+            // The config's DNS forwarder gets LAN DNS unless --dns-hijack says otherwise.
+            if dnsHijackPort == nil {
+                dnsHijackPort = try RedirConfiguration.endpoint(
+                    merged.dnsListen, origin: merged.origin(.dnsListen), example: "0.0.0.0:5353"
+                ).map { UInt16($0.port) }
+            }
         } catch {
             Console.error(error.message)
             throw ExitCode(2)
         }
         do {
-            try install(configuration)
+            try install(configuration, dnsHijackPort: dnsHijackPort)
         } catch let error as NetfilterError {
             Console.error(error.message)
             throw ExitCode(error.kind == .invalidInput ? 2 : 1)
         }
     }
 
-    private func install(_ configuration: FirewallConfiguration) throws {
+    private func install(_ configuration: FirewallConfiguration, dnsHijackPort: UInt16?) throws {
         let started = ContinuousClock.now
         // A dry run needs no privileges; everything else does (the kernel answers EPERM without CAP_NET_ADMIN).
         let firewall = options.dryRun ? nil : try GatewayFirewall()
         let plan = try GatewayPlan.make(
             configuration, tableName: options.table, proxyRouter: options.proxyRouter,
-            dnsHijackPort: options.dnsHijackPort, failClosed: options.failMode == .failClosed, firewall: firewall)
+            dnsHijackPort: dnsHijackPort, failClosed: options.failMode == .failClosed, firewall: firewall)
         let gateway = plan.gateway
         let sources = plan.sources
         let table = GatewayRuleset.build(gateway)
