@@ -23,7 +23,7 @@ public struct ServerService: Service {
     public var onReady: (@Sendable () -> Void)?
 
     public init(
-        configuration: ServerConfiguration, logger: Logger, resolver: any TargetResolving = SystemResolver(),
+        configuration: ServerConfiguration, logger: Logger, resolver: any TargetResolving = StubTargetResolver(),
         saltFilter: PingPongBloomFilter = PingPongBloomFilter()
     ) {
         self.configuration = configuration
