@@ -98,6 +98,14 @@ struct LocalOptions: ParsableArguments {
         name: .customLong("metrics"), help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).")
     var metrics: String?
 
+    @Option(name: .customLong("acl"), help: "shadowsocks-libev ACL file: bypassed targets are connected directly.")
+    var acl: String?
+
+    @Option(
+        name: .customLong("rules"),
+        help: "Rule file (CIDRs, domains, hosts lines); repeatable; proxy:FILE for the proxy list (docs/rules.md).")
+    var rules: [String] = []
+
     @Flag(name: .customShort("v"), help: "Verbose: log every connection.")
     var verbose = false
 
@@ -134,6 +142,8 @@ struct LocalOptions: ParsableArguments {
         flags.set(\.outboundFwmark, outboundFwmark, .outboundFwmark, "--outbound-fwmark")
         flags.set(\.controlSocket, controlSocket, .controlSocket, "--control")
         flags.set(\.metrics, metrics, .metrics, "--metrics")
+        flags.set(\.acl, acl, .acl, "--acl")
+        flags.set(\.rules, rules.isEmpty ? nil : rules, .rules, "--rules")
         return flags.settings
     }
 }
