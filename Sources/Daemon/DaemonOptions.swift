@@ -10,12 +10,12 @@ public enum DaemonAction: String, ExpressibleByArgument, CaseIterable, Sendable 
 public struct DaemonOptions: ParsableArguments, Sendable {
     @Option(
         name: .customShort("f"),
-        help: "Run in the background and write the PID to this file; a second instance using it refuses to start.")
+        help: ArgumentHelp( "Run in the background and write the PID to this file; a second instance using it refuses to start.", valueName: "pidfile"))
     public var pidFile: String?
 
     @Option(
         name: .customShort("a"),
-        help: "Run as this user once started, keeping only CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE.")
+        help: ArgumentHelp( "Run as this user once started, keeping only CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE.", valueName: "user"))
     public var user: String?
 
     @Option(name: .customLong("log-file"), help: "Append log lines to this file instead of writing them to stderr.")
@@ -23,7 +23,7 @@ public struct DaemonOptions: ParsableArguments, Sendable {
 
     @Option(
         name: .customShort("d"),
-        help: "The seed's daemon control: start, stop or restart (pid file from -f, default /run/PROGRAM.pid).")
+        help: ArgumentHelp( "The seed's daemon control: start, stop or restart (pid file from -f, default /run/PROGRAM.pid).", valueName: "action"))
     public var action: DaemonAction?
 
     public init() {}

@@ -11,7 +11,7 @@ import Testing
         var flags: Set<String> = []
         for line in help.split(separator: "\n") {
             let trimmed = line.drop { $0 == " " }
-            guard trimmed.hasPrefix("-"), line.hasPrefix("  ") else { continue }
+            guard line.hasPrefix("  -") else { continue }
             for word in trimmed.prefix(while: { $0 != "<" }).split(whereSeparator: { $0 == " " || $0 == "," }) {
                 guard word.hasPrefix("-"), word != "-h", word != "--help", word != "--version" else { continue }
                 flags.insert(String(word))
