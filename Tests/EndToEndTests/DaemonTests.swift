@@ -61,5 +61,32 @@ extension EndToEnd {
                 #expect(result.stderr.contains("cannot listen on 203.0.113.9"), "\(result.stderr)")
             }
         }
+    
+        @Test("ss-server -f -a nobody: background, uid 65534, only the network capabilities, still relaying; -d stop")
+        func serverAsNobody() throws {
+            try Testbed.with { bed in
+                let password = UUID().uuidString
+                _ = try bed.startTarget()
+                let pidFile = bed.path("ss-server.pid")
+                let start = try bed.run(.wan, [
+                    Testbed.ssServerBinary, "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password,
+                    "-m", "aes-256-gcm", "-f", pidFile, "-a", "nobody", "--log-file", bed.path("ss-server.log"),
+                ])
+                #expect(start.succeeded, "\(start.summary)")
+                let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+                defer { kill(pid, SIGKILL) }
+                let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+                #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "\(status)")
+                #expect(status.contains("CapEff:\t0000000000003400"), "\(status)")
+                _ = try bed.startSSRedir([
+                    "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b", "::",
+                    "-k", password, "-m", "aes-256-gcm",
+                ])
+                let transfer = try bed.download(size: 128 << 10, tag: "server-as-nobody")
+                #expect(transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256, "\(bed.diagnostics)")
+                let stop = try bed.run(.wan, [Testbed.ssServerBinary, "-d", "stop", "-f", pidFile])
+                #expect(stop.succeeded, "\(stop.summary)")
+            }
+        }
     }
 }
