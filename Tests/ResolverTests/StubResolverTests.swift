@@ -120,7 +120,8 @@ import Testing
             _ = try await resolver.addresses(for: "silent.test.")
         }
         let elapsed = clock.now - started
-        #expect(elapsed >= .milliseconds(1900) && elapsed < .seconds(4), "\(elapsed)")
+        // Both attempts waited their timeout (a lower bound only: a loaded machine may take longer).
+        #expect(elapsed >= .milliseconds(1900), "\(elapsed)")
         #expect(server.count("silent.test", .a) == 2)
         #expect(error?.servers == [server.address])
         #expect(
@@ -175,7 +176,8 @@ import Testing
         let probe = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
         let port = probe.localAddress!.port!
         try await probe.close()
-        let fixture = try ResolverFixture(resolvConf: "nameserver 127.0.0.1\noptions timeout:5 no-aaaa\n")
+        // A 30 s timeout: "fast" means it did not wait for it (no wall-time bound tighter than that).
+        let fixture = try ResolverFixture(resolvConf: "nameserver 127.0.0.1\noptions timeout:30 no-aaaa\n")
         defer { fixture.remove() }
         let resolver = resolver(fixture, port: port)
         let clock = ContinuousClock()
@@ -183,7 +185,7 @@ import Testing
         _ = await expectFailure(.unreachable("Connection refused")) {
             _ = try await resolver.addresses(for: "nobody.test.")
         }
-        #expect(clock.now - started < .seconds(2))
+        #expect(clock.now - started < .seconds(25))
     }
 
     @Test func spoofedRepliesAreIgnored() async throws {
@@ -262,7 +264,8 @@ import Testing
     @Test func cancelledCallersStopWaitingAtOnce() async throws {
         let server = try await TestDNSServer.start(group: group) { _, _ in [] }
         defer { Task { await server.stop() } }
-        let fixture = try ResolverFixture(resolvConf: "nameserver 127.0.0.1\noptions timeout:5 no-aaaa\n")
+        // A 30 s timeout: cancelled callers must return long before it (no tighter wall-time bound).
+        let fixture = try ResolverFixture(resolvConf: "nameserver 127.0.0.1\noptions timeout:30 no-aaaa\n")
         defer { fixture.remove() }
         let resolver = resolver(fixture, port: server.port)
         let clock = ContinuousClock()
@@ -277,7 +280,7 @@ import Testing
         relay.cancel()
         await #expect(throws: CancellationError.self) { _ = try await lookup.value }
         await #expect(throws: CancellationError.self) { _ = try await relay.value }
-        #expect(clock.now - started < .seconds(2))
+        #expect(clock.now - started < .seconds(25))
     }
 
     @Test func followsCNAMEChains() async throws {
