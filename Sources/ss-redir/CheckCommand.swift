@@ -44,6 +44,16 @@ struct CheckCommand: ParsableCommand {
         let configuration = checkConfig(&report)
         checkDaemon(&report, socket: controlSocket ?? configuration?.controlSocket ?? RedirConfiguration.defaultControlSocket)
         if let configuration { checkMembers(&report, configuration) }
+        if let endpoint = configuration?.routing.dnsListen {
+            if let problem = DNSProbe.ask(endpoint) {
+                report.fail(
+                    "the DNS forwarder on \(endpoint) does not answer: \(problem)",
+                    fix: "is the daemon running with this config (dns_listen)? its log says why a query failed "
+                        + "(dns_remote through the tunnel, or the local resolvers)")
+            } else {
+                report.pass("the DNS forwarder on \(endpoint) answers")
+            }
+        }
         checkTable(&report)
         if let configuration, configuration.relaysUDP || configuration.tcpTproxy { checkPolicyRouting(&report) }
         if report.failures > 0 {

@@ -91,5 +91,26 @@ extension EndToEnd {
                 _ = chain
             }
         }
+    
+        @Test("dns_listen: the forwarder is asked a real query; red when nothing answers, green when something does")
+        func dnsForwarder() throws {
+            try Testbed.with(rules: "none") { bed in
+                let config = try bed.writeFile(
+                    "dns-check.json",
+                    """
+                    {"server": "192.0.2.1", "server_port": 8388, "password": "x", "local_port": 1080,
+                     "dns_listen": "127.0.0.1:5354", "control_socket": "\(bed.path("none.sock"))"}
+                    """)
+                let silent = try bed.ssRedir(["check", "-c", config])
+                #expect(silent.stdout.contains("FAIL  the DNS forwarder on 127.0.0.1:5354 does not answer"), "\(silent.stdout)")
+                let resolver = try bed.start(
+                    .gw, name: "dnsmasq",
+                    ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--port=5354",
+                     "--listen-address=127.0.0.1", "--bind-interfaces", "--pid-file="])
+                try bed.waitUntilListening(.gw, port: 5354, for: resolver, udp: true)
+                let answered = try bed.ssRedir(["check", "-c", config])
+                #expect(answered.stdout.contains("ok    the DNS forwarder on 127.0.0.1:5354 answers"), "\(answered.stdout)")
+            }
+        }
     }
 }
