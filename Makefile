@@ -32,6 +32,7 @@ DATADIR ?= $(PREFIX)/share/ss-redir
 DOCDIR ?= $(PREFIX)/share/doc/ss-redir
 SYSCONFDIR ?= /etc
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
 BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
 ZSH_COMPLETION_DIR ?= $(PREFIX)/share/zsh/site-functions
 FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
@@ -45,14 +46,24 @@ HOSTS_RULES = $(notdir $(wildcard hosts-rules/*))
 DOCS = README.md $(wildcard docs/*.md)
 UNIT_SUBSTITUTIONS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
-.PHONY: install uninstall
+.PHONY: install uninstall man
+
+# The man pages in docs/man are generated from the same source as --help (swift-argument-parser's plugin,
+# which builds release); a test checks every flag of --help is in them.
+man:
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual
+	for tool in ss-redir ss-server ss-local; do \
+		cp .build/plugins/GenerateManual/outputs/$$tool/$$tool.1 docs/man/; \
+	done
 
 install: $(if $(SS_REDIR_BIN),,release)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/ss-redir $(DESTDIR)$(SYSCONFDIR)/ss-server \
 		$(DESTDIR)$(DATADIR)/hosts-rules \
 		$(DESTDIR)$(DATADIR)/openwrt $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
-		$(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR)
+		$(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR) \
+		$(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 755 $(INSTALLED_BIN) $(DESTDIR)$(BINDIR)/ss-redir
+	$(INSTALL) -m 644 docs/man/ss-redir.1 docs/man/ss-server.1 docs/man/ss-local.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 755 $(INSTALLED_SERVER_BIN) $(DESTDIR)$(BINDIR)/ss-server
 	$(INSTALL) -m 755 $(INSTALLED_LOCAL_BIN) $(DESTDIR)$(BINDIR)/ss-local
 	$(INSTALL) -m 644 packaging/config.json.example $(DESTDIR)$(SYSCONFDIR)/ss-redir/config.json.example
@@ -75,7 +86,8 @@ uninstall:
 		$(addprefix $(DESTDIR)$(DATADIR)/hosts-rules/,$(HOSTS_RULES)) $(DESTDIR)$(DATADIR)/openwrt/ss-redir.init \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(DESTDIR)$(SYSTEMD_UNIT_DIR)/ss-redir@.service \
 		$(DESTDIR)$(BASH_COMPLETION_DIR)/ss-redir $(DESTDIR)$(ZSH_COMPLETION_DIR)/_ss-redir \
-		$(DESTDIR)$(FISH_COMPLETION_DIR)/ss-redir.fish
+		$(DESTDIR)$(FISH_COMPLETION_DIR)/ss-redir.fish \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,ss-redir.1 ss-server.1 ss-local.1)
 	for dir in $(DESTDIR)$(SYSCONFDIR)/ss-redir $(DESTDIR)$(SYSCONFDIR)/ss-server $(DESTDIR)$(DATADIR)/hosts-rules \
 		$(DESTDIR)$(DATADIR)/openwrt $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 		if [ -d "$$dir" ]; then rmdir --ignore-fail-on-non-empty "$$dir"; fi; \

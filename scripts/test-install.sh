@@ -33,6 +33,9 @@ expected="$work/expected"
     echo usr/local/lib/systemd/system/ss-redir@.service
     echo usr/local/lib/systemd/system/ss-server@.service
     echo usr/local/share/bash-completion/completions/ss-redir
+    echo usr/local/share/man/man1/ss-local.1
+    echo usr/local/share/man/man1/ss-redir.1
+    echo usr/local/share/man/man1/ss-server.1
     echo usr/local/share/zsh/site-functions/_ss-redir
     echo usr/local/share/fish/vendor_completions.d/ss-redir.fish
     echo usr/local/share/ss-redir/openwrt/ss-redir.init

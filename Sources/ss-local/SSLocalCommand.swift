@@ -58,6 +58,11 @@ struct SSLocalCommand: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode(2)
         }
+        if let limit = configuration.nofile {
+            if let problem = OpenFileLimit.set(to: limit) { logger.warning("\(problem)") }
+        } else {
+            OpenFileLimit.raiseSoftToHard()
+        }
         let process: DaemonProcess
         do {
             process = try daemon.prepare(program: "ss-local")

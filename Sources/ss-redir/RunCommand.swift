@@ -196,7 +196,11 @@ struct RunCommand: AsyncParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
-        if let limit = configuration.nofile { raiseFileLimit(to: limit, logger: logger) }
+        if let limit = configuration.nofile {
+            if let problem = OpenFileLimit.set(to: limit) { logger.warning("\(problem)") }
+        } else if let raised = OpenFileLimit.raiseSoftToHard() {
+            logger.info("open-file limit raised from \(raised.from) to \(raised.to)")
+        }
         return Prepared(configuration: configuration, logger: logger, process: process)
     }
 
@@ -286,13 +290,6 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.resolvConf, resolvConf, .resolvConf, "--resolv-conf")
         flags.set(\.hostsFile, hostsFile, .hostsFile, "--hosts-file")
         return flags.settings
-    }
-
-    private func raiseFileLimit(to limit: Int, logger: Logger) {
-        var value = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &value) != 0 {
-            logger.warning("cannot raise the open-file limit to \(limit) (-n): \(String(cString: strerror(errno)))")
-        }
     }
 
     private func printError(_ message: String) {

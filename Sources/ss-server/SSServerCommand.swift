@@ -123,7 +123,11 @@ struct SSServerCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        if let limit = configuration.nofile { FileLimit.raise(to: limit, logger: logger) }
+        if let limit = configuration.nofile {
+            if let problem = OpenFileLimit.set(to: limit) { logger.warning("\(problem)") }
+        } else {
+            OpenFileLimit.raiseSoftToHard()
+        }
         let process: DaemonProcess
         do {
             process = try daemon.prepare(program: "ss-server")

@@ -88,5 +88,23 @@ extension EndToEnd {
                 #expect(stop.succeeded, "\(stop.summary)")
             }
         }
+    
+        @Test("Started with a soft open-file limit of 1024, ss-redir raises it to the hard limit")
+        func softFileLimitRaised() throws {
+            try Testbed.with { bed in
+                let redir = try bed.start(
+                    .gw, name: "ss-redir-ulimit",
+                    [
+                        "bash", "-c",
+                        "ulimit -Sn 1024; exec \(Testbed.ssRedirBinary) -s \(Testbed.wanIPv4) -p 8388 -k x -l \(ProxyChain.redirPort) -b :: -v --control \(bed.path("c.sock"))",
+                    ])
+                try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir)
+                let limits = try String(contentsOfFile: "/proc/\(redir.pid)/limits", encoding: .utf8)
+                let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
+                let numbers = line.split(separator: " ").compactMap { Int($0) }
+                #expect(numbers.count == 2 && numbers[0] == numbers[1] && numbers[0] > 1024, "soft = hard: \(line)")
+                #expect(redir.log.contains("open-file limit raised from 1024 to \(numbers.last ?? 0)"), "\(redir.logTail())")
+            }
+        }
     }
 }

@@ -41,4 +41,31 @@ import Testing
         }
         #expect(missing.isEmpty, "flags missing from docs/config.md: \(missing.joined(separator: ", "))")
     }
+
+    @Test("Every flag of the binaries' --help is in their man pages (docs/man, `make man` regenerates them)")
+    func everyFlagInManPages() throws {
+        let binaryDirectory = URL(fileURLWithPath: Testbed.ssRedirBinary).deletingLastPathComponent()
+        let commands: [(page: String, command: [String])] = [
+            ("ss-redir", [Testbed.ssRedirBinary, "run"]), ("ss-redir", [Testbed.ssRedirBinary, "setup"]),
+            ("ss-redir", [Testbed.ssRedirBinary, "check"]), ("ss-redir", [Testbed.ssRedirBinary, "status"]),
+            ("ss-server", [binaryDirectory.appendingPathComponent("ss-server").path]),
+            ("ss-local", [binaryDirectory.appendingPathComponent("ss-local").path]),
+        ]
+        var missing: [String] = []
+        for (page, command) in commands {
+            let man = try String(
+                contentsOf: Testbed.repoRoot.appendingPathComponent("docs/man/\(page).1"), encoding: .utf8)
+            let help = try Command.run(command + ["--help"], timeout: .seconds(20))
+            for flag in Self.flags(inHelp: help.stdout).sorted() {
+                // mdoc spells "-s, --server" as "Fl s , -server".
+                let bare = String(flag.dropFirst())
+                if !man.contains("Fl \(bare) ") && !man.contains("Fl \(bare)\n") && !man.contains(", \(bare) ")
+                    && !man.contains(", \(bare)\n")
+                {
+                    missing.append("\(page): \(flag)")
+                }
+            }
+        }
+        #expect(missing.isEmpty, "flags missing from the man pages (run make man): \(missing.joined(separator: ", "))")
+    }
 }
