@@ -19,12 +19,15 @@ final class PoolProber: Sendable {
     private let interval: TimeAmount
     private let eventLoop: EventLoop
     private let mark: UInt32?
+    /// The daemon's resolver for members' names.
+    let addressBook: ServerAddressBook?
     private let logger: Logger
 
     init(
         pool: ServerPool, target: ServerEndpoint?, udpTarget: ServerEndpoint?, interval: TimeAmount,
-        eventLoop: EventLoop, mark: UInt32?, logger: Logger
+        eventLoop: EventLoop, mark: UInt32?, logger: Logger, addressBook: ServerAddressBook? = nil
     ) {
+        self.addressBook = addressBook
         self.udpTarget = udpTarget.map { SocksAddress(host: $0.host, port: $0.port) }
         self.pool = pool
         self.target = target.map { SocksAddress(host: $0.host, port: $0.port) }
@@ -54,7 +57,9 @@ final class PoolProber: Sendable {
 
     private func probe(_ member: ServerMember) {
         let started = NIODeadline.now()
-        Self.request(through: member, target: target, targetHost: targetHost, eventLoop: eventLoop, mark: mark)
+        Self.request(
+            through: member, target: target, targetHost: targetHost, eventLoop: eventLoop, mark: mark,
+            addressBook: addressBook)
             .whenComplete { [pool, logger] result in
                 switch result {
                 case .success:
@@ -70,7 +75,8 @@ final class PoolProber: Sendable {
     /// A TCP connect to the member and, with a target, a real Shadowsocks request (HTTP HEAD) through it that
     /// must be answered with authentic bytes within `timeout`.
     static func request(
-        through member: ServerMember, target: SocksAddress?, targetHost: String, eventLoop: EventLoop, mark: UInt32?
+        through member: ServerMember, target: SocksAddress?, targetHost: String, eventLoop: EventLoop, mark: UInt32?,
+        addressBook: ServerAddressBook? = nil
     ) -> EventLoopFuture<Void> {
         let answered = eventLoop.makePromise(of: Void.self)
         var bootstrap = ClientBootstrap(group: eventLoop)
@@ -92,7 +98,15 @@ final class PoolProber: Sendable {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
         let request = "HEAD / HTTP/1.1\r\nHost: \(targetHost)\r\nConnection: close\r\n\r\n"
-        bootstrap.connect(host: member.endpoint.host, port: member.endpoint.port).whenComplete { result in
+        let connecting: EventLoopFuture<Channel>
+        if let addressBook {
+            let configured = NIOLoopBound(bootstrap, eventLoop: eventLoop)
+            connecting = eventLoop.makeFutureWithTask { try await addressBook.address(of: member.endpoint) }
+                .flatMap { configured.value.connect(to: $0) }
+        } else {
+            connecting = bootstrap.connect(host: member.endpoint.host, port: member.endpoint.port)
+        }
+        connecting.whenComplete { result in
             switch result {
             case .failure(let error):
                 answered.fail(error)
@@ -123,7 +137,8 @@ extension PoolProber {
 
     fileprivate func probeUDP(_ member: ServerMember) {
         guard let udpTarget else { return }
-        Self.query(through: member, target: udpTarget, eventLoop: eventLoop, mark: mark).whenComplete { [pool] result in
+        Self.query(through: member, target: udpTarget, eventLoop: eventLoop, mark: mark, addressBook: addressBook)
+            .whenComplete { [pool] result in
             switch result {
             case .success: pool.recordUDPProbe(member, ok: true)
             case .failure(let error): pool.recordUDPProbe(member, ok: false, reason: "\(error)")
@@ -132,14 +147,24 @@ extension PoolProber {
     }
 
     /// One DNS query to `target` sealed as a Shadowsocks UDP packet; succeeds at the first authentic reply.
+    /// `addressBook`: the daemon's (never blocks its loop); without one (`check`, on a loop of its own) the name
+    /// is resolved with getaddrinfo.
     static func query(
-        through member: ServerMember, target: SocksAddress, eventLoop: EventLoop, mark: UInt32?
+        through member: ServerMember, target: SocksAddress, eventLoop: EventLoop, mark: UInt32?,
+        addressBook: ServerAddressBook? = nil
     ) -> EventLoopFuture<Void> {
         let answered = eventLoop.makePromise(of: Void.self)
         let server: SocketAddress
         let packet: ByteBuffer
         do {
-            server = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
+            if let addressBook {
+                guard let known = addressBook.cachedAddress(of: member.endpoint) else {
+                    throw ServerNotResolvedYet(host: member.endpoint.host)
+                }
+                server = known
+            } else {
+                server = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
+            }
             var sealed = ByteBuffer()
             try ShadowsocksUDP.makeCodec(key: member.key).seal(
                 target: target, payload: ByteBuffer(bytes: Self.dnsQuery), into: &sealed)

@@ -42,6 +42,8 @@ public struct RedirService: Service {
         let pool = ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger)
         let routes = RouteRules(configuration.routing.rules)
         let directCounters = DirectCounters()
+        let resolver = makeResolver(group: group, mark: mark)
+        let addressBook = ServerAddressBook(resolver: resolver, logger: logger)
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
         var socksListeners: [Channel] = []
@@ -52,6 +54,7 @@ public struct RedirService: Service {
                     configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
                 front.routes = routes
                 front.directCounters = directCounters
+                front.addressBook = addressBook
                 do {
                     listeners = try await front.bind()
                 } catch {
@@ -62,15 +65,17 @@ public struct RedirService: Service {
             }
             if configuration.relaysUDP && !socksOnly {
                 udpFront = try await UDPTransparentFront.start(
-                    configuration: configuration, pool: pool, group: group, mark: mark, logger: logger, routes: routes)
+                    configuration: configuration, pool: pool, group: group, mark: mark, logger: logger, routes: routes,
+                    addressBook: addressBook)
             }
             var socksFront = SOCKS5Front(
                 configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
             socksFront.routes = routes
             socksFront.directCounters = directCounters
+            socksFront.addressBook = addressBook
             socksListeners = try await socksFront.bind()
             if let endpoint = configuration.routing.dnsListen {
-                let forwarder = makeDNSForwarder(pool: pool, routes: routes, group: group, mark: mark)
+                let forwarder = makeDNSForwarder(pool: pool, routes: routes, resolver: resolver, group: group, mark: mark)
                 do {
                     dnsListeners = try await DNSForwarderFront.bind(forwarder, on: endpoint, group: group, logger: logger)
                 } catch {
@@ -88,7 +93,7 @@ public struct RedirService: Service {
             pool: pool, target: configuration.probeTarget,
             udpTarget: configuration.relaysUDP ? configuration.probeUDPTarget : nil,
             interval: .seconds(Int64(configuration.probeIntervalSeconds)), eventLoop: group.next(), mark: mark,
-            logger: logger)
+            logger: logger, addressBook: addressBook)
         prober.start()
         let startedAt = NIODeadline.now()
         let strategy = configuration.strategy.rawValue
@@ -157,15 +162,19 @@ public struct RedirService: Service {
         try? await group.shutdownGracefully()
     }
 
-    private func makeDNSForwarder(pool: ServerPool, routes: RouteRules, group: EventLoopGroup, mark: UInt32?)
-        -> DNSForwarder
-    {
-        let routing = configuration.routing
+    /// One resolver for members' names and the forwarder's direct upstream; its sockets carry the relay's mark.
+    private func makeResolver(group: EventLoopGroup, mark: UInt32?) -> StubResolver {
         var resolverConfiguration = StubResolver.Configuration()
-        resolverConfiguration.resolvConfPath = routing.resolvConfPath
-        resolverConfiguration.hostsPath = routing.hostsPath
+        resolverConfiguration.resolvConfPath = configuration.routing.resolvConfPath
+        resolverConfiguration.hostsPath = configuration.routing.hostsPath
         resolverConfiguration.socketMark = mark
-        let resolver = StubResolver(configuration: resolverConfiguration, eventLoopGroup: group, logger: logger)
+        return StubResolver(configuration: resolverConfiguration, eventLoopGroup: group, logger: logger)
+    }
+
+    private func makeDNSForwarder(
+        pool: ServerPool, routes: RouteRules, resolver: StubResolver, group: EventLoopGroup, mark: UInt32?
+    ) -> DNSForwarder {
+        let routing = configuration.routing
         let tunnel = DNSTunnel(
             pool: pool, remote: SocksAddress(host: routing.dnsRemote.host, port: routing.dnsRemote.port), group: group,
             resolver: resolver, mark: mark, logger: logger)

@@ -23,11 +23,13 @@ struct TCPRedirectFront: Sendable {
     /// Bypass rules (nil: everything proxied) and the direct connections' counters.
     var routes: RouteRules?
     var directCounters: DirectCounters?
+    var addressBook: ServerAddressBook?
 
     var connector: UpstreamConnector {
         var connector = UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
         connector.routes = routes
         connector.directCounters = directCounters
+        connector.addressBook = addressBook
         return connector
     }
 

@@ -18,7 +18,7 @@ final class UDPTransparentFront: Sendable {
 
     static func start(
         configuration: RedirConfiguration, pool: ServerPool, group: EventLoopGroup, mark: UInt32?, logger: Logger,
-        routes: RouteRules? = nil
+        routes: RouteRules? = nil, addressBook: ServerAddressBook? = nil
     ) async throws -> UDPTransparentFront {
         var receivers: [TransparentDatagramReceiver] = []
         do {
@@ -34,7 +34,7 @@ final class UDPTransparentFront: Sendable {
         let relay = try await eventLoop.submit {
             let relay = UDPTransparentRelay(
                 configuration: configuration, pool: pool, mark: mark, eventLoop: eventLoop, logger: logger,
-                routes: routes)
+                routes: routes, addressBook: addressBook)
             relay.start()
             return NIOLoopBound(relay, eventLoop: eventLoop)
         }.get()

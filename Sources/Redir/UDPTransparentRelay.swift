@@ -14,11 +14,11 @@ final class UDPTransparentRelay {
     private let configuration: RedirConfiguration
     private let pool: ServerPool
     /// Members' resolved addresses and packet codecs (one per key), made on first use.
-    private var serverAddresses: [ServerEndpoint: SocketAddress] = [:]
     private var codecs: [MasterKey: any ShadowsocksUDPCodec] = [:]
     private let mark: UInt32?
     private let logger: Logger
     private let routes: RouteRules?
+    private let addressBook: ServerAddressBook?
     private var associations = LRUTable<UDPAssociation.Key, UDPAssociation>()
     private let replySockets: TransparentReplySockets
     private let localAddresses = LocalAddresses()
@@ -27,9 +27,10 @@ final class UDPTransparentRelay {
 
     init(
         configuration: RedirConfiguration, pool: ServerPool, mark: UInt32?, eventLoop: EventLoop, logger: Logger,
-        routes: RouteRules? = nil
+        routes: RouteRules? = nil, addressBook: ServerAddressBook? = nil
     ) {
         self.routes = routes
+        self.addressBook = addressBook
         self.configuration = configuration
         self.pool = pool
         self.mark = mark
@@ -226,11 +227,15 @@ final class UDPTransparentRelay {
         if let member = association.member { pool.udpAssociationsChanged(member, by: -1) }
     }
 
+    /// Never blocks the loop: an IP literal, or the address book's last answer (nil until the name resolved).
     private func address(of member: ServerMember) throws -> SocketAddress {
-        if let known = serverAddresses[member.endpoint] { return known }
-        let resolved = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
-        serverAddresses[member.endpoint] = resolved
-        return resolved
+        if let addressBook {
+            guard let known = addressBook.cachedAddress(of: member.endpoint) else {
+                throw ServerNotResolvedYet(host: member.endpoint.host)
+            }
+            return known
+        }
+        return try SocketAddress(ipAddress: member.endpoint.host, port: member.endpoint.port)
     }
 
     private func codec(for key: MasterKey) throws -> any ShadowsocksUDPCodec {
@@ -250,4 +255,11 @@ final class UDPTransparentRelay {
         }
         replySockets.closeIdle(before: cutoff)
     }
+}
+
+/// A member's name has no answer yet (no DNS at boot, or it is being looked up): its datagrams are dropped and
+/// counted until it resolves.
+struct ServerNotResolvedYet: Error, CustomStringConvertible {
+    let host: String
+    var description: String { "\(host) is not resolved yet" }
 }

@@ -24,6 +24,8 @@ struct UpstreamConnector: Sendable {
     var routes: RouteRules?
     /// Counts of direct (bypassed) connections, for status.
     var directCounters: DirectCounters?
+    /// Resolves members' host names (nil: NIO's getaddrinfo, for tools like `check`).
+    var addressBook: ServerAddressBook?
 
     /// Decides by the rules (a `sniffed` name from the client's first bytes counts as the target's name), then
     /// either connects directly (bypass) or through a pool member. When a member fails before any byte was
@@ -161,7 +163,15 @@ struct UpstreamConnector: Sendable {
             // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
             bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
         }
-        return bootstrap.connect(host: server.host, port: server.port).flatMapThrowing { upstream in
+        let connecting: EventLoopFuture<Channel>
+        if let addressBook {
+            let configured = NIOLoopBound(bootstrap, eventLoop: eventLoop)
+            connecting = eventLoop.makeFutureWithTask { try await addressBook.address(of: server) }
+                .flatMap { configured.value.connect(to: $0) }
+        } else {
+            connecting = bootstrap.connect(host: server.host, port: server.port)
+        }
+        return connecting.flatMapThrowing { upstream in
             try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
         }
     }

@@ -1,0 +1,68 @@
+import Config
+import IPAddresses
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Resolver
+
+/// Where pool members are, by name: resolved through the project's resolver (hosts, resolv.conf, answers kept
+/// for their TTL), never with a blocking getaddrinfo on an event loop. A name that does not resolve yet (the
+/// router booted before its WAN) only fails the connection at hand; a name whose address moves (dynamic DNS)
+/// is followed by new connections once the old answer expires.
+final class ServerAddressBook: Sendable {
+    let resolver: StubResolver
+    private let logger: Logger
+    /// For the UDP path, which cannot wait: the last answer per host and when to ask again.
+    private let known = NIOLockedValueBox<[String: Entry]>([:])
+    private struct Entry {
+        var address: SocketAddress?
+        var refreshAfter: NIODeadline
+        var refreshing: Bool
+    }
+    static let udpRefreshInterval: TimeAmount = .seconds(30)
+
+    init(resolver: StubResolver, logger: Logger) {
+        self.resolver = resolver
+        self.logger = logger
+    }
+
+    /// The address to connect to (IPv4 first when the name has both, as the resolver orders them).
+    func address(of endpoint: ServerEndpoint) async throws -> SocketAddress {
+        if let literal = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) { return literal }
+        let addresses = try await resolver.addresses(for: endpoint.host)
+        guard let first = addresses.first else {
+            throw DNSResolutionError(name: endpoint.host, servers: [], kind: .noAddress)
+        }
+        return try SocketAddress(ipAddress: first.description, port: endpoint.port)
+    }
+
+    /// Without waiting: an IP literal, or the last answer for the name (refreshed in the background when due).
+    /// nil while a name has never resolved; the caller drops and counts, and a later call finds the answer.
+    func cachedAddress(of endpoint: ServerEndpoint) -> SocketAddress? {
+        if let literal = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) { return literal }
+        let key = "\(endpoint)"
+        let now = NIODeadline.now()
+        let (address, refresh) = known.withLockedValue { table -> (SocketAddress?, Bool) in
+            var entry = table[key] ?? Entry(address: nil, refreshAfter: now, refreshing: false)
+            let due = entry.refreshAfter <= now && !entry.refreshing
+            if due { entry.refreshing = true }
+            table[key] = entry
+            return (entry.address, due)
+        }
+        if refresh {
+            Task { [self] in
+                let fresh = try? await self.address(of: endpoint)
+                known.withLockedValue { table in
+                    let old = table[key]?.address
+                    if let fresh, let old, fresh != old {
+                        logger.notice("server \(endpoint) moved from \(old) to \(fresh): new UDP associations follow it")
+                    }
+                    table[key] = Entry(
+                        address: fresh ?? old, refreshAfter: .now() + (fresh == nil ? .seconds(2) : Self.udpRefreshInterval),
+                        refreshing: false)
+                }
+            }
+        }
+        return address
+    }
+}
