@@ -56,6 +56,7 @@ struct CheckCommand: ParsableCommand {
         }
         checkTable(&report)
         if let configuration, configuration.relaysUDP || configuration.tcpTproxy { checkPolicyRouting(&report) }
+        if let configuration { checkEnvironment(&report, configuration) }
         if report.failures > 0 {
             print("\(report.failures) of \(report.checks) checks failed")
             throw ExitCode(1)
