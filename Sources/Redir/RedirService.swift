@@ -43,7 +43,8 @@ public struct RedirService: Service {
         let routes = RouteRules(configuration.routing.rules)
         let directCounters = DirectCounters()
         let resolver = makeResolver(group: group, mark: mark)
-        let addressBook = ServerAddressBook(resolver: resolver, logger: logger)
+        let kernelSets = KernelBypassSets(connection: ownedTableConnection?.connection, logger: logger)
+        let addressBook = ServerAddressBook(resolver: resolver, kernelSets: kernelSets, logger: logger)
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
         var socksListeners: [Channel] = []
@@ -75,7 +76,8 @@ public struct RedirService: Service {
             socksFront.addressBook = addressBook
             socksListeners = try await socksFront.bind()
             if let endpoint = configuration.routing.dnsListen {
-                let forwarder = makeDNSForwarder(pool: pool, routes: routes, resolver: resolver, group: group, mark: mark)
+                let forwarder = makeDNSForwarder(
+                    pool: pool, routes: routes, resolver: resolver, kernelSets: kernelSets, group: group, mark: mark)
                 do {
                     dnsListeners = try await DNSForwarderFront.bind(forwarder, on: endpoint, group: group, logger: logger)
                 } catch {
@@ -172,7 +174,8 @@ public struct RedirService: Service {
     }
 
     private func makeDNSForwarder(
-        pool: ServerPool, routes: RouteRules, resolver: StubResolver, group: EventLoopGroup, mark: UInt32?
+        pool: ServerPool, routes: RouteRules, resolver: StubResolver, kernelSets: KernelBypassSets,
+        group: EventLoopGroup, mark: UInt32?
     ) -> DNSForwarder {
         let routing = configuration.routing
         let tunnel = DNSTunnel(
@@ -180,7 +183,7 @@ public struct RedirService: Service {
             resolver: resolver, mark: mark, logger: logger)
         return DNSForwarder(
             routing: routing, routes: routes, resolver: resolver, tunnel: tunnel,
-            kernelSets: KernelBypassSets(connection: ownedTableConnection?.connection, logger: logger), logger: logger)
+            kernelSets: kernelSets, logger: logger)
     }
 
     private func reloadPool(_ pool: ServerPool, routes: RouteRules) {

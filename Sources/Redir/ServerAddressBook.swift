@@ -20,9 +20,25 @@ final class ServerAddressBook: Sendable {
         var refreshing: Bool
     }
     static let udpRefreshInterval: TimeAmount = .seconds(30)
+    /// What was last put in the kernel sets per server name, and when.
+    private let addedToKernel = NIOLockedValueBox<[String: (addresses: [IPAddress], at: NIODeadline)]>([:])
 
-    init(resolver: StubResolver, logger: Logger) {
+    private func needsKernelRefresh(_ host: String, _ addresses: [IPAddress]) -> Bool {
+        let now = NIODeadline.now()
+        return addedToKernel.withLockedValue { table in
+            if let last = table[host], last.addresses == addresses, now - last.at < .minutes(30) { return false }
+            table[host] = (addresses, now)
+            return true
+        }
+    }
+
+    /// Where resolved server addresses go so the gateway's rules never capture traffic to them (a server named
+    /// by host name was not resolvable when setup ran, or its address moved since).
+    let kernelSets: KernelBypassSets?
+
+    init(resolver: StubResolver, kernelSets: KernelBypassSets? = nil, logger: Logger) {
         self.resolver = resolver
+        self.kernelSets = kernelSets
         self.logger = logger
     }
 
@@ -32,6 +48,10 @@ final class ServerAddressBook: Sendable {
         let addresses = try await resolver.addresses(for: endpoint.host)
         guard let first = addresses.first else {
             throw DNSResolutionError(name: endpoint.host, servers: [], kind: .noAddress)
+        }
+        if let kernelSets, needsKernelRefresh(endpoint.host, addresses) {
+            // An hour, refreshed every half hour while connections keep resolving the name.
+            kernelSets.add(addresses, ttlSeconds: 3600, name: "server \(endpoint.host)")
         }
         return try SocketAddress(ipAddress: first.description, port: endpoint.port)
     }

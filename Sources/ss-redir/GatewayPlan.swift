@@ -25,9 +25,16 @@ struct GatewayPlan {
         var bypass = ReservedRanges.ranges
         var sources = ["\(ReservedRanges.origin)"]
         for host in configuration.servers {
-            let addresses = try HostAddresses.lookup(host)
-            bypass += addresses.map { IPRange(single: $0) }
-            sources.append("server \(host): \(addresses.map(\.description).joined(separator: ", "))")
+            do {
+                let addresses = try HostAddresses.lookup(host)
+                bypass += addresses.map { IPRange(single: $0) }
+                sources.append("server \(host): \(addresses.map(\.description).joined(separator: ", "))")
+            } catch {
+                // Boot before the WAN: the rules go in now; the daemon adds the server's addresses to the
+                // bypass4_dns/bypass6_dns sets once the name resolves.
+                Console.warn("server \(host) does not resolve yet (\(error)); installing the rules anyway, ss-redir adds its addresses to the bypass sets once it resolves")
+                sources.append("server \(host): not resolved yet")
+            }
         }
         for path in configuration.bypassFiles {
             let ranges = try CIDRList.load(path: path)
