@@ -118,5 +118,26 @@ extension EndToEnd {
                 #expect(chain.ssRedir.log.contains("bypass (default, \(acl):1 [bypass_all]), direct"), "\(chain.ssRedir.logTail())")
             }
         }
+    
+        @Test("reload re-reads the rule files: an address taken off the bypass list is proxied again")
+        func reloadSwapsRules() throws {
+            try Testbed.with { bed in
+                let rules = try bed.writeFile("reload.rules", "\(PublicAddresses.bypassed4)\n")
+                let chain = try bed.startPublicChain(redirArguments: ["--rules", rules, "--control", bed.path("c.sock")])
+                #expect(try bed.fetch(PublicAddresses.bypassed4, tag: "before").succeeded)
+                #expect(bed.peerSeenByTarget(chain.target, tag: "before") == Self.gwWAN4)
+                _ = try bed.writeFile("reload.rules", "# emptied\n")
+                let reload = try bed.ssRedir(["reload", "--control", bed.path("c.sock")])
+                #expect(reload.succeeded, "\(reload.summary)")
+                // The reload runs on the daemon's signal task: wait for its log line (bounded).
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !chain.ssRedir.log.contains("reloaded:") && ContinuousClock.now < deadline {
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                #expect(try bed.fetch(PublicAddresses.bypassed4, tag: "after").succeeded)
+                let peer = bed.peerSeenByTarget(chain.target, tag: "after")
+                #expect(peer != nil && peer != Self.gwWAN4, "after reload: seen from \(peer ?? "-")\n\(chain.ssRedir.logTail())")
+            }
+        }
     }
 }
