@@ -169,5 +169,43 @@ extension EndToEnd {
                 #expect(kill(pid_t(secondPID), 0) != 0, "obfs-local \(secondPID) outlived ss-redir")
             }
         }
+
+        @Test("With setup --proxy-router the plugin's own connection to the server is not captured; gw and LAN are proxied")
+        func proxyRouter() throws {
+            try Testbed.with(rules: "none") { bed in
+                try bed.addPublicAddresses()
+                let password = UUID().uuidString
+                let target = try bed.startTarget()
+                let server = try bed.start(
+                    .wan, name: "ss-server-obfs",
+                    [
+                        "ss-server", "-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-k", password,
+                        "-m", "aes-256-gcm", "--plugin", "obfs-server", "--plugin-opts", "obfs=http", "-v",
+                    ])
+                try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+                let redir = try bed.startSSRedir([
+                    "-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)",
+                    "-b", "::", "-k", password, "-m", "aes-256-gcm", "--plugin", "obfs-local", "--plugin-opts",
+                    "obfs=http;obfs-host=example.test", "-v",
+                ])
+                let lan = try bed.interface(.gw, suffix: "-gwl")
+                let setup = try bed.ssRedir([
+                    "setup", "-s", PublicAddresses.server4, "-l", "\(ProxyChain.redirPort)", "-b", "::", "--lan-if", lan,
+                    "--proxy-router",
+                ])
+                #expect(setup.succeeded, "\(setup.summary)")
+
+                let gateway = try bed.fetch(PublicAddresses.target4, tag: "gw-plugin", from: .gw)
+                #expect(gateway.succeeded, "\(gateway.summary)\n\(bed.diagnostics)")
+                let peer = bed.peerSeenByTarget(target, tag: "gw-plugin")
+                #expect(peer != nil && peer != "::ffff:10.231.2.1", "target saw \(peer ?? "nothing")")
+                #expect(try bed.fetch(PublicAddresses.target4, tag: "lan-plugin").succeeded, "\(bed.diagnostics)")
+                #expect(redir.log.contains("-> \(PublicAddresses.target4):80 via"), "\(redir.logTail())")
+                // obfs-local's own connection to the server went direct, never back into the relay.
+                #expect(
+                    !redir.log.contains("-> \(PublicAddresses.server4):\(ProxyChain.serverPort)"), "\(redir.logTail())")
+                #expect(try bed.ssRedir(["teardown"]).succeeded)
+            }
+        }
     }
 }
