@@ -24,7 +24,7 @@ final class CollectingLogHandler: LogHandler, Sendable {
     }
     func log(event: LogEvent) { lines.withLockedValue { $0.append("\(event.message)") } }
 
-    func waitFor(_ text: String, seconds: Double = 5) async -> Bool {
+    func waitFor(_ text: String, seconds: Double = 30) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if lines.withLockedValue({ $0.contains { $0.contains(text) } }) { return true }
@@ -85,7 +85,9 @@ final class CollectingLogHandler: LogHandler, Sendable {
                 + "echo oops >&2; exec sleep 30", handler: handler, group: group)
         try process.start()
         let port = process.environment.localPort
-        #expect(await handler.waitFor("plugin sh for test: to 192.0.2.1:8388 from 127.0.0.1:\(port) opts a=b\\;c"))
+        #expect(
+            await handler.waitFor("plugin sh for test: to 192.0.2.1:8388 from 127.0.0.1:\(port) opts a=b\\;c"),
+            "\(handler.lines.withLockedValue { $0 })")
         #expect(await handler.waitFor("plugin sh for test: oops"))
         #expect(process.status.state == .running && process.status.pid != nil)
         await process.stop()
