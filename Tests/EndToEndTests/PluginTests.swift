@@ -207,5 +207,31 @@ extension EndToEnd {
                 #expect(try bed.ssRedir(["teardown"]).succeeded)
             }
         }
+
+        @Test("check shows the daemon's plugin state and makes its own test request through a plugin it starts")
+        func check() throws {
+            try Testbed.with { bed in
+                let password = UUID().uuidString
+                _ = try bed.startTarget()
+                _ = try Self.startLibevServer(bed, plugin: "obfs-server", options: "obfs=http", password: password)
+                let socket = bed.path("control.sock")
+                let config = try bed.writeFile(
+                    "plugin.json",
+                    """
+                    {"server": "\(Testbed.wanIPv4)", "server_port": \(ProxyChain.serverPort), "password": "\(password)",
+                     "method": "aes-256-gcm", "local_port": \(ProxyChain.redirPort), "local_address": "::",
+                     "plugin": "obfs-local", "plugin_opts": "obfs=http;obfs-host=example.test",
+                     "control_socket": "\(socket)"}
+                    """)
+                _ = try bed.startSSRedir(["-c", config, "-v"])
+                let result = try bed.ssRedir(["check", "-c", config, "--test-target", "\(Testbed.wanIPv4):80"])
+                #expect(
+                    result.stdout.contains("ok    server \(Testbed.wanIPv4) (\(Testbed.wanIPv4):\(ProxyChain.serverPort)): plugin obfs-local running, pid"),
+                    "\(result.stdout)")
+                #expect(
+                    result.stdout.contains("ok    test request through \(Testbed.wanIPv4):\(ProxyChain.serverPort) to \(Testbed.wanIPv4):80: answered"),
+                    "\(result.stdout)\n\(result.stderr)")
+            }
+        }
     }
 }
