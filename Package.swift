@@ -160,8 +160,9 @@ let package = Package(
         .testTarget(
             name: "RedirTests",
             dependencies: [
-                "Redir", "ShadowsocksProtocol", "ShadowsocksCrypto",
+                "Redir", "ShadowsocksProtocol", "ShadowsocksCrypto", "Config",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -7,6 +7,8 @@ packages=(
     libssl-dev libmnl-dev libnftnl-dev pkg-config
     # run and test: nft, namespaces, a real Shadowsocks peer, real clients
     nftables iproute2 shadowsocks-libev curl socat dnsutils dnsmasq-base python3 procps
+    # SIP003 plugins the plugin tests run on both ends (obfs-local/obfs-server, ss-v2ray-plugin)
+    simple-obfs shadowsocks-v2ray-plugin
     # lint: shellcheck on scripts/ (the install test also runs systemd-analyze verify when systemd is present)
     shellcheck
 )

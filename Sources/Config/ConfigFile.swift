@@ -7,7 +7,7 @@ public enum ConfigFile {
     /// Keys other ss-libev / shadowsocks programs use that this front does not (yet); accepted silently so
     /// one file can serve several programs.
     static let knownForeignKeys: Set<String> = [
-        "local", "workers", "user", "plugin", "plugin_opts", "plugin_args", "fast_open_timeout", "ipv6_first",
+        "local", "workers", "user", "fast_open_timeout", "ipv6_first",
         "nameserver", "dns_server", "mptcp", "tunnel_address", "remarks", "server_url",
         "manager_address", "port_password", "log-file", "pid_file", "forbidden_ip", "max_connections",
     ]
@@ -108,6 +108,9 @@ public enum ConfigFile {
             case .sniffWait: settings.sniffWait = try string("milliseconds")
             case .resolvConf: settings.resolvConf = try string("a file path")
             case .hostsFile: settings.hostsFile = try string("a file path")
+            case .plugin: settings.plugin = try string("a plugin program")
+            case .pluginOptions: settings.pluginOptions = try string("plugin options (key=value;...)")
+            case .pluginArguments: settings.pluginArguments = try stringList(node, origin: origin)
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)
@@ -128,7 +131,7 @@ public enum ConfigFile {
     }
 
     /// `"server": "a"` or `"server": ["a", "b"]`.
-    private static func stringList(_ node: JSONNode, origin: String) throws(ConfigError) -> [String] {
+    static func stringList(_ node: JSONNode, origin: String) throws(ConfigError) -> [String] {
         switch node.value {
         case .string(let text): return [text]
         case .array(let elements):

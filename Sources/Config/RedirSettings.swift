@@ -55,6 +55,10 @@ public struct RedirSettings: Sendable {
     public var socks: [String]?
     public var socksUsername: String?
     public var socksPassword: String?
+    /// SIP003 plugin for the members that inherit the top-level settings (`-s`, `servers` entries).
+    public var plugin: String?
+    public var pluginOptions: String?
+    public var pluginArguments: [String]?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
@@ -70,6 +74,7 @@ public struct RedirSettings: Sendable {
         case bypassFiles = "bypass_files", proxyFiles = "proxy_files", lanInterfaces = "lan_interfaces"
         case acl, rules, dnsListen = "dns_listen", dnsRemote = "dns_remote", dnsDirect = "dns_direct"
         case sniffWait = "sniff_wait", resolvConf = "resolv_conf", hostsFile = "hosts_file"
+        case plugin, pluginOptions = "plugin_opts", pluginArguments = "plugin_args"
     }
 
     public init() {}
@@ -119,6 +124,9 @@ public struct RedirSettings: Sendable {
         merged.socks = other.socks ?? socks
         merged.socksUsername = other.socksUsername ?? socksUsername
         merged.socksPassword = other.socksPassword ?? socksPassword
+        merged.plugin = other.plugin ?? plugin
+        merged.pluginOptions = other.pluginOptions ?? pluginOptions
+        merged.pluginArguments = other.pluginArguments ?? pluginArguments
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

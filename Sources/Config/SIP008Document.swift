@@ -21,7 +21,9 @@ public enum SIP008Document {
         }
         var specs: [ServerSpec] = []
         for (index, entry) in entries.enumerated() {
-            specs.append(try ServerEntry.parse(entry, origin: "\(path):\(entry.line): servers[\(index)]"))
+            var spec = try ServerEntry.parse(entry, origin: "\(path):\(entry.line): servers[\(index)]")
+            spec.inheritsPlugin = false
+            specs.append(spec)
         }
         return specs
     }
@@ -58,14 +60,11 @@ enum ServerEntry {
             case "mode":
                 let mode = try text()
                 spec.udp = mode != RelayMode.tcpOnly.rawValue
-            case "plugin":
-                let plugin = try text()
-                if !plugin.isEmpty {
-                    throw ConfigError(
-                        "\(origin): the server needs SIP003 plugin \"\(plugin)\", which this version does not run yet; use a server without a plugin")
-                }
+            case "plugin": spec.plugin = try text()
+            case "plugin_opts": spec.pluginOptions = try text()
+            case "plugin_args": spec.pluginArguments = try ConfigFile.stringList(value, origin: "\(origin): key \"plugin_args\"")
             default:
-                continue  // id, plugin_opts, bytes_used, ...: not needed to connect
+                continue  // id, bytes_used, ...: not needed to connect
             }
         }
         return spec

@@ -9,10 +9,16 @@ public struct ServerMember: Sendable, Hashable, CustomStringConvertible {
     public let weight: Int
     /// Whether UDP associations may use this member.
     public let udp: Bool
+    /// SIP003: TCP to this member goes through a plugin child process (UDP still goes straight to `endpoint`).
+    public let plugin: PluginSpec?
 
     public var description: String { name == endpoint.host ? "\(endpoint)" : "\(name) (\(endpoint))" }
 
-    public init(name: String, endpoint: ServerEndpoint, key: MasterKey, weight: Int = 1, udp: Bool = true) {
+    public init(
+        name: String, endpoint: ServerEndpoint, key: MasterKey, weight: Int = 1, udp: Bool = true,
+        plugin: PluginSpec? = nil
+    ) {
+        self.plugin = plugin
         self.name = name
         self.endpoint = endpoint
         self.key = key
@@ -116,6 +122,20 @@ public enum ServerMembers {
         }
         return ServerMember(
             name: spec.name ?? host, endpoint: ServerEndpoint(host: host, port: port), key: key, weight: weight,
-            udp: spec.udp ?? true)
+            udp: spec.udp ?? true, plugin: try plugin(spec, defaults: settings))
+    }
+
+    /// The entry's own plugin, else (for `-s` and `servers` entries) the top-level one; "" means none.
+    static func plugin(_ spec: ServerSpec, defaults settings: RedirSettings) throws(ConfigError) -> PluginSpec? {
+        let inherited = spec.plugin == nil && spec.inheritsPlugin
+        let program = inherited ? settings.plugin : spec.plugin
+        guard let program, !program.isEmpty else { return nil }
+        let origin = inherited ? settings.origin(.plugin) : spec.origin
+        guard !program.contains(where: { $0 == "\0" || $0 == "\n" }) else {
+            throw ConfigError("\(origin): \"\(program)\" is not a plugin program name or path")
+        }
+        let options = inherited ? settings.pluginOptions : spec.pluginOptions
+        let arguments = (inherited ? settings.pluginArguments : spec.pluginArguments) ?? []
+        return PluginSpec(program: program, options: options?.isEmpty == true ? nil : options, arguments: arguments)
     }
 }

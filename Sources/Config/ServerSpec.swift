@@ -10,7 +10,13 @@ public struct ServerSpec: Sendable, Equatable {
     public var weight: String?
     /// Whether UDP may be relayed through this member (default: yes).
     public var udp: Bool?
+    /// SIP003: the plugin program ("" turns off an inherited one), its options and arguments.
     public var plugin: String?
+    public var pluginOptions: String?
+    public var pluginArguments: [String]?
+    /// Whether the top-level `plugin` applies when this entry names none (`-s` and `servers` entries; SIP002 URIs
+    /// and SIP008 entries describe their server completely).
+    public var inheritsPlugin = true
     public var origin: String
 
     public init(origin: String) {

@@ -1,6 +1,6 @@
 import ShadowsocksCrypto
 
-/// SIP002 `ss://` URIs: `ss://USERINFO@HOST:PORT[/][?plugin=...][#NAME]`, where USERINFO is
+/// SIP002 `ss://` URIs: `ss://USERINFO@HOST:PORT[/][?plugin=NAME;OPTIONS][#NAME]` (the plugin parameter URL-encoded), where USERINFO is
 /// base64url("method:password") without padding, or percent-encoded "method:password" (the SIP022 form).
 /// The legacy form `ss://BASE64(method:password@host:port)[#NAME]` is accepted too.
 public enum ServerURI {
@@ -11,6 +11,7 @@ public enum ServerURI {
         guard text.hasPrefix("ss://") else { throw fail("not an ss:// URI") }
         var rest = Substring(text.dropFirst("ss://".count))
         var spec = ServerSpec(origin: origin)
+        spec.inheritsPlugin = false
         if let hash = rest.firstIndex(of: "#") {
             spec.name = percentDecoded(rest[rest.index(after: hash)...])
             rest = rest[..<hash]
@@ -23,8 +24,9 @@ public enum ServerURI {
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         for parameter in query.split(separator: "&") {
             let pair = parameter.split(separator: "=", maxSplits: 1)
-            if pair.first == "plugin", pair.count == 2, !pair[1].isEmpty {
-                spec.plugin = percentDecoded(pair[1])
+            if pair.first == "plugin", pair.count == 2, let plugin = PluginSpec.fromSIP002(percentDecoded(pair[1])) {
+                spec.plugin = plugin.program
+                spec.pluginOptions = plugin.options
             }
         }
         let userInfo: String
@@ -51,10 +53,6 @@ public enum ServerURI {
         guard let (host, port) = splitHostPort(hostPort) else { throw fail("no host:port") }
         spec.host = host
         spec.port = port
-        if let plugin = spec.plugin {
-            throw ConfigError(
-                "\(origin): the server needs SIP003 plugin \"\(plugin.split(separator: ";").first ?? "")\", which this version does not run yet; use a server without a plugin")
-        }
         return spec
     }
 

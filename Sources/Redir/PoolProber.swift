@@ -76,7 +76,7 @@ final class PoolProber: Sendable {
     /// must be answered with authentic bytes within `timeout`.
     static func request(
         through member: ServerMember, target: SocksAddress?, targetHost: String, eventLoop: EventLoop, mark: UInt32?,
-        addressBook: ServerAddressBook? = nil
+        addressBook: ServerAddressBook? = nil, plugins: MemberPlugins? = nil
     ) -> EventLoopFuture<Void> {
         let answered = eventLoop.makePromise(of: Void.self)
         var bootstrap = ClientBootstrap(group: eventLoop)
@@ -101,8 +101,14 @@ final class PoolProber: Sendable {
         let connecting: EventLoopFuture<Channel>
         if let addressBook {
             let configured = NIOLoopBound(bootstrap, eventLoop: eventLoop)
-            connecting = eventLoop.makeFutureWithTask { try await addressBook.address(of: member.endpoint) }
+            connecting = eventLoop.makeFutureWithTask { try await addressBook.tcpAddress(of: member) }
                 .flatMap { configured.value.connect(to: $0) }
+        } else if member.plugin != nil {
+            if let local = plugins?.localAddress(for: member) {
+                connecting = bootstrap.connect(to: local)
+            } else {
+                connecting = eventLoop.makeFailedFuture(PluginNotRunning(member: member))
+            }
         } else {
             connecting = bootstrap.connect(host: member.endpoint.host, port: member.endpoint.port)
         }
@@ -151,7 +157,7 @@ extension PoolProber {
     /// is resolved with getaddrinfo.
     static func query(
         through member: ServerMember, target: SocksAddress, eventLoop: EventLoop, mark: UInt32?,
-        addressBook: ServerAddressBook? = nil
+        addressBook: ServerAddressBook? = nil, plugins: MemberPlugins? = nil
     ) -> EventLoopFuture<Void> {
         let answered = eventLoop.makePromise(of: Void.self)
         let server: SocketAddress

@@ -44,12 +44,18 @@ public struct RedirService: Service {
         let directCounters = DirectCounters()
         let resolver = makeResolver(group: group, mark: mark)
         let kernelSets = KernelBypassSets(connection: ownedTableConnection?.connection, logger: logger)
-        let addressBook = ServerAddressBook(resolver: resolver, kernelSets: kernelSets, logger: logger)
+        let plugins = MemberPlugins(group: group, logger: logger)
+        let addressBook = ServerAddressBook(resolver: resolver, kernelSets: kernelSets, logger: logger, plugins: plugins)
         var listeners: [Channel] = []
         var udpFront: UDPTransparentFront?
         var socksListeners: [Channel] = []
         var dnsListeners: [Channel] = []
         do {
+            do {
+                try await plugins.update(members: configuration.members) { await addressBook.pluginRemoteHost($0) }
+            } catch {
+                throw ConfigError("cannot start \(error.description)")
+            }
             if configuration.relaysTCP && !socksOnly {
                 var front = TCPRedirectFront(
                     configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
@@ -77,7 +83,8 @@ public struct RedirService: Service {
             socksListeners = try await socksFront.bind()
             if let endpoint = configuration.routing.dnsListen {
                 let forwarder = makeDNSForwarder(
-                    pool: pool, routes: routes, resolver: resolver, kernelSets: kernelSets, group: group, mark: mark)
+                    pool: pool, routes: routes, resolver: resolver, kernelSets: kernelSets, group: group, mark: mark,
+                    plugins: plugins)
                 do {
                     dnsListeners = try await DNSForwarderFront.bind(forwarder, on: endpoint, group: group, logger: logger)
                 } catch {
@@ -88,6 +95,7 @@ public struct RedirService: Service {
         } catch {
             for listener in listeners + socksListeners { try? await listener.close() }
             await udpFront?.stop()
+            await plugins.stopAll()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -106,7 +114,7 @@ public struct RedirService: Service {
                 uptimeSeconds: Int((NIODeadline.now() - startedAt).nanoseconds / 1_000_000_000), strategy: strategy,
                 tcpConnections: registry.count, udpAssociations: members.reduce(0) { $0 + $1.counters.udpAssociations },
                 members: members, rules: routes.current, direct: directCounters.snapshot,
-                learnedNames: routes.learnedNames.count
+                learnedNames: routes.learnedNames.count, plugins: members.map { plugins.status(of: $0.member) }
             ).json
         }
         let servers = configuration.members.map { "\($0) \($0.key.method.name)" }.joined(separator: ", ")
@@ -152,7 +160,13 @@ public struct RedirService: Service {
 
         // Runs until graceful shutdown (SIGTERM/SIGINT); SIGHUP reloads the pool meanwhile.
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reloadPool(pool, routes: routes)
+            if let fresh = reloadPool(pool, routes: routes) {
+                do {
+                    try await plugins.update(members: fresh) { await addressBook.pluginRemoteHost($0) }
+                } catch {
+                    logger.error("reload: cannot start \(error.description); that server's connections fail")
+                }
+            }
         }
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
@@ -161,6 +175,7 @@ public struct RedirService: Service {
         try? await metricsChannel?.close()
         await udpFront?.stop()
         await registry.drain(grace: shutdownGrace)
+        await plugins.stopAll()
         try? await group.shutdownGracefully()
     }
 
@@ -175,27 +190,31 @@ public struct RedirService: Service {
 
     private func makeDNSForwarder(
         pool: ServerPool, routes: RouteRules, resolver: StubResolver, kernelSets: KernelBypassSets,
-        group: EventLoopGroup, mark: UInt32?
+        group: EventLoopGroup, mark: UInt32?, plugins: MemberPlugins
     ) -> DNSForwarder {
         let routing = configuration.routing
-        let tunnel = DNSTunnel(
+        var tunnel = DNSTunnel(
             pool: pool, remote: SocksAddress(host: routing.dnsRemote.host, port: routing.dnsRemote.port), group: group,
             resolver: resolver, mark: mark, logger: logger)
+        tunnel.plugins = plugins
         return DNSForwarder(
             routing: routing, routes: routes, resolver: resolver, tunnel: tunnel,
             kernelSets: kernelSets, logger: logger)
     }
 
-    private func reloadPool(_ pool: ServerPool, routes: RouteRules) {
-        guard let reload else { return }
+    /// The new members, or nil when the reload failed.
+    private func reloadPool(_ pool: ServerPool, routes: RouteRules) -> [ServerMember]? {
+        guard let reload else { return nil }
         do {
             let fresh = try reload()
             pool.replace(members: fresh.members, strategy: fresh.strategy)
             routes.replace(fresh.routing.rules)
             logger.notice(
                 "reloaded: \(fresh.members.count) server(s), strategy \(fresh.strategy.rawValue), \(fresh.routing.rules.cidrCount + fresh.routing.rules.domainCount) rule entries; established connections keep their route")
+            return fresh.members
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")
+            return nil
         }
     }
 }

@@ -11,6 +11,8 @@ import Resolver
 /// is followed by new connections once the old answer expires.
 final class ServerAddressBook: Sendable {
     let resolver: StubResolver
+    /// SIP003 plugins: a member with one is reached over TCP at the plugin's loopback port.
+    let plugins: MemberPlugins?
     private let logger: Logger
     /// For the UDP path, which cannot wait: the last answer per host and when to ask again.
     private let known = NIOLockedValueBox<[String: Entry]>([:])
@@ -36,9 +38,10 @@ final class ServerAddressBook: Sendable {
     /// by host name was not resolvable when setup ran, or its address moved since).
     let kernelSets: KernelBypassSets?
 
-    init(resolver: StubResolver, kernelSets: KernelBypassSets? = nil, logger: Logger) {
+    init(resolver: StubResolver, kernelSets: KernelBypassSets? = nil, logger: Logger, plugins: MemberPlugins? = nil) {
         self.resolver = resolver
         self.kernelSets = kernelSets
+        self.plugins = plugins
         self.logger = logger
     }
 
@@ -54,6 +57,29 @@ final class ServerAddressBook: Sendable {
             kernelSets.add(addresses, ttlSeconds: 3600, name: "server \(endpoint.host)")
         }
         return try SocketAddress(ipAddress: first.description, port: endpoint.port)
+    }
+
+    /// SS_REMOTE_HOST for a member's plugin: the address our resolver answers (nil: not resolvable yet, the plugin
+    /// gets the name). An address keeps the plugin's connections on the bypassed server addresses (MemberPlugins).
+    func pluginRemoteHost(_ endpoint: ServerEndpoint) async -> String? {
+        guard let address = try? await address(of: endpoint) else {
+            logger.warning("server \(endpoint.host) does not resolve yet; its plugin gets the name and resolves it itself")
+            return nil
+        }
+        return address.ipAddress
+    }
+
+    /// Where a TCP connection to the member goes: its plugin's loopback port, else the server.
+    func tcpAddress(of member: ServerMember) async throws -> SocketAddress {
+        try await Self.tcpAddress(of: member, plugins: plugins) { try await self.address(of: $0) }
+    }
+
+    static func tcpAddress(
+        of member: ServerMember, plugins: MemberPlugins?, server: (ServerEndpoint) async throws -> SocketAddress
+    ) async throws -> SocketAddress {
+        guard member.plugin != nil else { return try await server(member.endpoint) }
+        guard let local = plugins?.localAddress(for: member) else { throw PluginNotRunning(member: member) }
+        return local
     }
 
     /// Without waiting: an IP literal, or the last answer for the name (refreshed in the background when due).

@@ -14,6 +14,8 @@ struct StatusReport {
     var rules: BypassRules
     var direct: DirectCounters.Snapshot
     var learnedNames: Int
+    /// Each member's SIP003 plugin, in `members` order (nil: it has none, or none runs).
+    var plugins: [PluginProcess.Status?] = []
 
     var json: String {
         var out = "{"
@@ -22,7 +24,7 @@ struct StatusReport {
         out += "\"rules\":{\"mode\":\(quoted("\(rules.mode)")),\"address_entries\":\(rules.cidrCount),\"domain_entries\":\(rules.domainCount),\"learned_names\":\(learnedNames)},"
         out += "\"direct\":{\"active_connections\":\(direct.open),\"total_connections\":\(direct.total),\"connect_failures\":\(direct.failures),\"bytes_up\":\(direct.bytesUp),\"bytes_down\":\(direct.bytesDown)},"
         out += "\"members\":["
-        out += members.map { status in
+        out += members.enumerated().map { index, status in
             let health = status.health
             let counters = status.counters
             var fields = [
@@ -40,10 +42,21 @@ struct StatusReport {
                 "\"udp_associations\":\(counters.udpAssociations)",
             ]
             fields.append("\"last_error\":\(health.lastError.map(quoted) ?? "null")")
+            fields.append("\"plugin\":\(pluginJSON(index < plugins.count ? plugins[index] : nil, member: status.member))")
             return "{" + fields.joined(separator: ",") + "}"
         }.joined(separator: ",")
         out += "]}\n"
         return out
+    }
+
+    /// `{"name", "state": running|restarting|stopped, "pid", "restarts", "local_port", "last_exit"}`; a member that
+    /// names a plugin none runs for shows state "not_running"; null without a plugin.
+    private func pluginJSON(_ status: PluginProcess.Status?, member: ServerMember) -> String {
+        guard let program = member.plugin?.program else { return "null" }
+        guard let status else { return "{\"name\":\(quoted(program)),\"state\":\"not_running\"}" }
+        return "{\"name\":\(quoted(program)),\"state\":\(quoted(status.state.rawValue)),"
+            + "\"pid\":\(status.pid.map { String($0) } ?? "null"),\"restarts\":\(status.restarts),"
+            + "\"local_port\":\(status.localPort),\"last_exit\":\(status.lastExit.map(quoted) ?? "null")}"
     }
 
     private func quoted(_ text: String) -> String {

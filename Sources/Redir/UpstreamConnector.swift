@@ -166,8 +166,10 @@ struct UpstreamConnector: Sendable {
         let connecting: EventLoopFuture<Channel>
         if let addressBook {
             let configured = NIOLoopBound(bootstrap, eventLoop: eventLoop)
-            connecting = eventLoop.makeFutureWithTask { try await addressBook.address(of: server) }
+            connecting = eventLoop.makeFutureWithTask { try await addressBook.tcpAddress(of: member) }
                 .flatMap { configured.value.connect(to: $0) }
+        } else if member.plugin != nil {
+            connecting = eventLoop.makeFailedFuture(PluginNotRunning(member: member))
         } else {
             connecting = bootstrap.connect(host: server.host, port: server.port)
         }

@@ -9,7 +9,7 @@ public enum ServerConfigFile {
     /// serve both ends.
     static let knownForeignKeys: Set<String> = Set(
         [
-            "local", "local_address", "local_port", "workers", "user", "plugin", "plugin_opts", "plugin_args",
+            "local", "local_address", "local_port", "workers", "user",
             "fast_open_timeout", "ipv6_first", "nameserver", "dns_server", "mptcp", "acl", "tunnel_address",
             "remarks", "server_url", "manager_address", "log-file", "pid_file", "mtu", "interface",
         ] + RedirSettings.Field.allCases.map(\.rawValue))
@@ -73,6 +73,9 @@ public enum ServerConfigFile {
             case .maxConnections: settings.maxConnections = try string("a number")
             case .forbiddenIP: settings.forbiddenIP = try stringList(node, origin: origin)
             case .portPassword: settings.portPasswords = try portPasswords(node, path: path, origin: origin)
+            case .plugin: settings.plugin = try string("a plugin program")
+            case .pluginOptions: settings.pluginOptions = try string("plugin options (key=value;...)")
+            case .pluginArguments: settings.pluginArguments = try stringList(node, origin: origin)
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)

@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var forbidden: ForbiddenAddresses
     /// Bound on UDP associations per listener; the least recently used is evicted beyond it.
     public var udpMaxAssociations: Int
+    /// SIP003: the plugin that listens on the public TCP port and forwards to a loopback listener of ours.
+    public var plugin: PluginSpec?
     /// Things the user should know that are not errors ("port_password given: -p is ignored").
     public var warnings: [String]
 
@@ -131,12 +133,27 @@ public struct ServerConfiguration: Sendable {
                 try ForbiddenAddresses.parse(entries, origin: settings.origin(.forbiddenIP))
             } ?? .default
 
+        var plugin: PluginSpec?
+        if let program = settings.plugin, !program.isEmpty {
+            guard ports.count == 1 else {
+                throw ConfigError(
+                    "\(settings.origin(.plugin)): a plugin serves one port, but port_password gives \(ports.count); use server_port and password with a plugin"
+                )
+            }
+            guard mode != .udpOnly else {
+                throw ConfigError(
+                    "\(settings.origin(.plugin)): SIP003 plugins carry TCP only, but the mode is udp_only; drop the plugin or use -u")
+            }
+            let options = settings.pluginOptions.flatMap { $0.isEmpty ? nil : $0 }
+            plugin = PluginSpec(program: program, options: options, arguments: settings.pluginArguments ?? [])
+        }
+
         return ServerConfiguration(
             ports: ports, listenAddresses: listenAddresses, listenAddressesGiven: settings.servers != nil,
             timeoutSeconds: timeout, mode: mode,
             fastOpen: settings.fastOpen ?? false, reusePort: settings.reusePort ?? false,
             noDelay: settings.noDelay ?? true, nofile: nofile, maxConnections: maxConnections, forbidden: forbidden,
-            udpMaxAssociations: defaultUDPMaxAssociations, warnings: warnings)
+            udpMaxAssociations: defaultUDPMaxAssociations, plugin: plugin, warnings: warnings)
     }
 
     /// `--key` (base64 of the raw key) wins over `-k` (a password turned into a key), as in ss-libev.

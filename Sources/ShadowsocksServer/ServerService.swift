@@ -41,6 +41,25 @@ public struct ServerService: Service {
             noDelay: configuration.noDelay, fastOpen: configuration.fastOpen)
         var tcpListeners: [Channel] = []
         var udpListeners: [Channel] = []
+        var plugin: PluginProcess?
+        // SIP003 server side: the plugin takes the public TCP port; our TCP listener moves to a loopback port.
+        var tcpAddresses = configuration.listenAddresses
+        var tcpPortOverride: Int?
+        if let spec = configuration.plugin, let port = configuration.ports.first {
+            do {
+                let localPort = try PluginProcess.freeLoopbackPort()
+                let environment = PluginEnvironment(
+                    remoteHost: configuration.listenAddressesGiven ? configuration.listenAddresses[0] : "0.0.0.0",
+                    remotePort: port.port, localHost: "127.0.0.1", localPort: localPort, options: spec.options)
+                plugin = try PluginProcess(
+                    spec: spec, environment: environment, label: spec.program, eventLoop: group.next(), logger: logger)
+                tcpAddresses = ["127.0.0.1"]
+                tcpPortOverride = localPort
+            } catch {
+                try? await group.shutdownGracefully()
+                throw ConfigError("cannot prepare plugin \(spec.program): \(error)")
+            }
+        }
         do {
             for port in configuration.ports {
                 let tcp = ServerTCPFront(
@@ -49,10 +68,15 @@ public struct ServerService: Service {
                 let udp = ServerUDPFront(
                     configuration: configuration, port: port, group: group, connector: connector, counters: counters,
                     logger: logger)
+                if configuration.relaysTCP, let localPort = tcpPortOverride {
+                    tcpListeners += try await tcp.bind("127.0.0.1", port: localPort)
+                }
                 for address in configuration.listenAddresses {
                     var kind = "tcp"
                     do {
-                        if configuration.relaysTCP { tcpListeners += try await tcp.bind(address) }
+                        if configuration.relaysTCP, tcpAddresses.contains(address), tcpPortOverride == nil {
+                            tcpListeners += try await tcp.bind(address)
+                        }
                         kind = "udp"
                         if configuration.relaysUDP { udpListeners.append(try await udp.bind(address)) }
                     } catch {
@@ -68,6 +92,13 @@ public struct ServerService: Service {
                     }
                 }
             }
+            if let plugin {
+                do {
+                    try plugin.start()
+                } catch {
+                    throw ConfigError("cannot start plugin \(error); install it or correct --plugin / \"plugin\"")
+                }
+            }
         } catch {
             for listener in tcpListeners + udpListeners { try? await listener.close() }
             try? await group.shutdownGracefully()
@@ -80,6 +111,7 @@ public struct ServerService: Service {
         try? await gracefulShutdown()
 
         logger.notice("shutting down: no new connections, \(registry.count) open")
+        await plugin?.stop()
         for listener in tcpListeners { try? await listener.close() }
         await registry.drain(grace: shutdownGrace)
         for listener in udpListeners { try? await listener.close() }
@@ -98,7 +130,10 @@ public struct ServerService: Service {
             return seen.joined(separator: ", ")
         }
         var parts: [String] = []
-        if !tcp.isEmpty { parts.append("tcp on \(addresses(tcp))") }
+        if !tcp.isEmpty {
+            let behind = configuration.plugin.map { " behind plugin \($0.program) on port \(configuration.ports[0].port)" } ?? ""
+            parts.append("tcp on \(addresses(tcp))\(behind)")
+        }
         if !udp.isEmpty { parts.append("udp on \(addresses(udp))") }
         let methods = Set(configuration.ports.map(\.key.method.name)).sorted().joined(separator: ", ")
         return parts.joined(separator: "; ") + " (\(methods))"

@@ -30,6 +30,10 @@ public struct ServerSettings: Sendable {
     /// Entries of `forbidden_ip` / `--forbidden-ip`, each maybe a comma-separated list.
     public var forbiddenIP: [String]?
     public var maxConnections: String?
+    /// SIP003 server-side plugin: it listens on the public port and hands ss-server the plain stream.
+    public var plugin: String?
+    public var pluginOptions: String?
+    public var pluginArguments: [String]?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
@@ -43,6 +47,7 @@ public struct ServerSettings: Sendable {
         case portPassword = "port_password"
         case forbiddenIP = "forbidden_ip"
         case maxConnections = "max_connections"
+        case plugin, pluginOptions = "plugin_opts", pluginArguments = "plugin_args"
     }
 
     public init() {}
@@ -64,6 +69,9 @@ public struct ServerSettings: Sendable {
         merged.portPasswords = other.portPasswords ?? portPasswords
         merged.forbiddenIP = other.forbiddenIP ?? forbiddenIP
         merged.maxConnections = other.maxConnections ?? maxConnections
+        merged.plugin = other.plugin ?? plugin
+        merged.pluginOptions = other.pluginOptions ?? pluginOptions
+        merged.pluginArguments = other.pluginArguments ?? pluginArguments
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

@@ -21,8 +21,8 @@ struct ServerTCPFront: Sendable {
 
     /// Binds `address` on this port. With `reuse_port`, one listening socket per event loop (the kernel spreads
     /// connections over them); otherwise one socket whose accepted connections NIO spreads over all loops.
-    func bind(_ address: String) async throws -> [Channel] {
-        let bindAddress = try SocketAddress(ipAddress: address, port: port.port)
+    func bind(_ address: String, port portNumber: Int? = nil) async throws -> [Channel] {
+        let bindAddress = try SocketAddress(ipAddress: address, port: portNumber ?? port.port)
         let loops: [EventLoopGroup] =
             configuration.reusePort ? group.makeIterator().map { $0 as EventLoopGroup } : [group]
         var listeners: [Channel] = []

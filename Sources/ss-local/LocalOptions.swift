@@ -56,6 +56,17 @@ struct LocalOptions: ParsableArguments {
     var socksPassword: String?
 
     @Option(
+        name: .customLong("plugin"),
+        help: "SIP003 plugin program (e.g. obfs-local, ss-v2ray-plugin) for -s servers and servers entries.")
+    var plugin: String?
+
+    @Option(
+        name: .customLong("plugin-opts"),
+        help: ArgumentHelp("The plugin's options (SS_PLUGIN_OPTIONS), e.g. \"obfs=http;obfs-host=example.com\".",
+            valueName: "options"))
+    var pluginOptions: String?
+
+    @Option(
         name: .customLong("strategy"),
         help: "Pool selection: random (weighted, default), failover, round-robin, least-latency.")
     var strategy: String?
@@ -131,6 +142,8 @@ struct LocalOptions: ParsableArguments {
             udpOnly ? "-U" : "-u")
         flags.set(\.socksUsername, socksUser, .socksUsername, "--socks-user")
         flags.set(\.socksPassword, socksPassword, .socksPassword, "--socks-password")
+        flags.set(\.plugin, plugin, .plugin, "--plugin")
+        flags.set(\.pluginOptions, pluginOptions, .pluginOptions, "--plugin-opts")
         flags.set(\.strategy, strategy, .strategy, "--strategy")
         flags.set(\.probeTarget, probeTarget, .probeTarget, "--probe-target")
         flags.set(\.probeUDPTarget, probeUDPTarget, .probeUDPTarget, "--probe-udp-target")

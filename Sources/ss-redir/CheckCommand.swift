@@ -110,6 +110,23 @@ struct CheckCommand: ParsableCommand {
                 }
             }
             let name = text("name") == "-" ? text("address") : "\(text("name")) (\(text("address")))"
+            if case .object(let pluginFields)? = m["plugin"]?.value {
+                let line = StatusCommand.plugin(pluginFields) { node in
+                    switch node?.value {
+                    case .string(let value): value
+                    case .number(let value): value
+                    default: "-"
+                    }
+                }
+                if case .string("running")? = pluginFields.first(where: { $0.key == "state" })?.node.value {
+                    report.pass("server \(name): \(line)")
+                } else {
+                    report.fail(
+                        "server \(name): \(line)",
+                        fix: "the daemon's log shows the plugin's own lines (\"plugin NAME: ...\"); check that the "
+                            + "program is installed and its plugin_opts match the server's")
+                }
+            }
             if text("state") == "up" {
                 report.pass("server \(name) is up")
             } else {

@@ -55,6 +55,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("socks-password"), help: "Password SOCKS5 clients must give (with --socks-user).")
     var socksPassword: String?
 
+    @Option(
+        name: .customLong("plugin"),
+        help: "SIP003 plugin program (e.g. obfs-local, ss-v2ray-plugin) for -s servers and servers entries.")
+    var plugin: String?
+
+    @Option(
+        name: .customLong("plugin-opts"),
+        help: ArgumentHelp("The plugin's options (SS_PLUGIN_OPTIONS), e.g. \"obfs=http;obfs-host=example.com\".",
+            valueName: "options"))
+    var pluginOptions: String?
+
 
 
 
@@ -270,6 +281,8 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.socks, socks.isEmpty ? nil : socks, .socks, "--socks")
         flags.set(\.socksUsername, socksUser, .socksUsername, "--socks-user")
         flags.set(\.socksPassword, socksPassword, .socksPassword, "--socks-password")
+        flags.set(\.plugin, plugin, .plugin, "--plugin")
+        flags.set(\.pluginOptions, pluginOptions, .pluginOptions, "--plugin-opts")
         flags.set(\.password, password, .password, "-k")
         flags.set(\.key, key, .key, "--key")
         flags.set(\.method, method, .method, "-m")

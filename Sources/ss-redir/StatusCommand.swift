@@ -66,6 +66,7 @@ struct StatusCommand: ParsableCommand {
                 "direct (bypassed): \(value(direct["active_connections"])) active, \(value(direct["total_connections"])) total, "
                     + "\(value(direct["connect_failures"])) failed, up \(bytes(value(direct["bytes_up"]))), down \(bytes(value(direct["bytes_down"])))")
         }
+        var pluginLines: [String] = []
         let header = ["SERVER", "ADDRESS", "STATE", "UDP STATE", "LATENCY", "ACTIVE", "TOTAL", "FAILED", "UP", "DOWN", "UDP", "LAST ERROR"]
         var rows = [header]
         if case .array(let members)? = top["members"]?.value {
@@ -79,6 +80,9 @@ struct StatusCommand: ParsableCommand {
                     bytes(value(m["bytes_up"])), bytes(value(m["bytes_down"])), value(m["udp_associations"]),
                     value(m["last_error"]),
                 ])
+                if case .object(let pluginFields)? = m["plugin"]?.value {
+                    pluginLines.append("\(value(m["name"])): " + Self.plugin(pluginFields, value: value))
+                }
             }
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -88,7 +92,19 @@ struct StatusCommand: ParsableCommand {
                     column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
                 }.joined(separator: "  "))
         }
-        return lines.joined(separator: "\n")
+        return (lines + pluginLines).joined(separator: "\n")
+    }
+
+    /// "plugin obfs-local running, pid 4242, port 40001, 1 restart (last: killed by signal 9)".
+    static func plugin(_ fields: [(key: String, node: JSONNode)], value: (JSONNode?) -> String) -> String {
+        let p = Dictionary(fields.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })
+        var text = "plugin \(value(p["name"])) \(value(p["state"]).replacingUnderscores)"
+        if value(p["pid"]) != "-" { text += ", pid \(value(p["pid"]))" }
+        if value(p["local_port"]) != "-" { text += ", port \(value(p["local_port"]))" }
+        let restarts = value(p["restarts"])
+        if restarts != "-" { text += ", \(restarts) restart\(restarts == "1" ? "" : "s")" }
+        if value(p["last_exit"]) != "-" { text += " (last: \(value(p["last_exit"])))" }
+        return text
     }
 
     static func bytes(_ text: String) -> String {
@@ -99,4 +115,8 @@ struct StatusCommand: ParsableCommand {
         }
         return "\(Int(count)) B"
     }
+}
+
+extension String {
+    fileprivate var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
 }

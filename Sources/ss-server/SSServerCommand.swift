@@ -83,6 +83,17 @@ struct SSServerCommand: AsyncParsableCommand {
             valueName: "ip_list"))
     var forbiddenIP: String?
 
+    @Option(
+        name: .customLong("plugin"),
+        help: "SIP003 plugin program (e.g. obfs-server, ss-v2ray-plugin): it listens on the TCP port, ss-server behind it.")
+    var plugin: String?
+
+    @Option(
+        name: .customLong("plugin-opts"),
+        help: ArgumentHelp("The plugin's options (SS_PLUGIN_OPTIONS), e.g. \"obfs=http\" or \"server\".",
+            valueName: "options"))
+    var pluginOptions: String?
+
     @Flag(name: .customShort("v"), help: "Verbose mode: log every connection.")
     var verbose = false
 
@@ -185,6 +196,8 @@ struct SSServerCommand: AsyncParsableCommand {
         flags.set(\.noDelay, noDelay ? true : nil, .noDelay, origin: "flag --no-delay")
         flags.set(\.maxConnections, maxConnections, .maxConnections, origin: "flag --max-connections")
         flags.set(\.forbiddenIP, forbiddenIP.map { [$0] }, .forbiddenIP, origin: "flag --forbidden-ip")
+        flags.set(\.plugin, plugin, .plugin, origin: "flag --plugin")
+        flags.set(\.pluginOptions, pluginOptions, .pluginOptions, origin: "flag --plugin-opts")
         return flags
     }
 }

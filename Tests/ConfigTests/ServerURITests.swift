@@ -34,16 +34,36 @@ import Testing
         #expect(spec.port == "8388")
     }
 
-    @Test func pluginIsRejectedClearly() {
-        do {
-            _ = try ServerURI.parse(
-                "ss://cmM0LW1kNTpwYXNzd2Q@192.168.100.1:8888/?plugin=obfs-local%3Bobfs%3Dhttp#Example2",
-                origin: "config.json:3: server_url[0]")
-            Issue.record("expected an error")
-        } catch {
-            #expect(error.message.contains("SIP003 plugin \"obfs-local\""))
-            #expect(error.message.hasPrefix("config.json:3: server_url[0]"))
-        }
+    @Test func sip002PluginParameterIsSplitIntoProgramAndOptions() throws {
+        // SIP002's own example: the plugin parameter is URL-encoded "obfs-local;obfs=http".
+        let spec = try ServerURI.parse(
+            "ss://cmM0LW1kNTpwYXNzd2Q@192.168.100.1:8888/?plugin=obfs-local%3Bobfs%3Dhttp#Example2",
+            origin: "config.json:3: server_url[0]")
+        #expect(spec.plugin == "obfs-local")
+        #expect(spec.pluginOptions == "obfs=http")
+        #expect(!spec.inheritsPlugin)
+        #expect(spec.host == "192.168.100.1" && spec.port == "8888" && spec.name == "Example2")
+
+        let several = try ServerURI.parse(
+            "ss://YWVzLTI1Ni1nY206dGVzdA@h.example:443?plugin=v2ray-plugin%3Btls%3Bhost%3Dh.example%3Bpath%3D%2Fws&x=1",
+            origin: "u")
+        #expect(several.plugin == "v2ray-plugin")
+        #expect(several.pluginOptions == "tls;host=h.example;path=/ws")
+
+        let bare = try ServerURI.parse("ss://YWVzLTI1Ni1nY206dGVzdA@h:1/?plugin=obfs-local", origin: "u")
+        #expect(bare.plugin == "obfs-local" && bare.pluginOptions == nil)
+        let none = try ServerURI.parse("ss://YWVzLTI1Ni1nY206dGVzdA@h:1/?plugin=", origin: "u")
+        #expect(none.plugin == nil)
+    }
+
+    @Test func sip002PluginNamesFollowSIP003Escapes() {
+        #expect(PluginSpec.fromSIP002("obfs-local") == PluginSpec(program: "obfs-local"))
+        #expect(PluginSpec.fromSIP002("obfs-local;") == PluginSpec(program: "obfs-local"))
+        #expect(PluginSpec.fromSIP002("a\\;b;k=v") == PluginSpec(program: "a;b", options: "k=v"))
+        #expect(PluginSpec.fromSIP002("a\\\\;b") == PluginSpec(program: "a\\", options: "b"))
+        #expect(PluginSpec.fromSIP002("my\\;plugin;k=v\\;w") == PluginSpec(program: "my;plugin", options: "k=v\\;w"))
+        #expect(PluginSpec.fromSIP002("") == nil)
+        #expect(PluginSpec.fromSIP002(";obfs=http") == nil)
     }
 
     @Test func malformedURIsNeverEchoThePassword() {
@@ -82,9 +102,14 @@ import Testing
     @Test func sip008Errors() {
         #expect(throws: ConfigError.self) { try SIP008Document.parse("{\"servers\": 3}", path: "s.json") }
         #expect(throws: ConfigError.self) { try SIP008Document.parse("{\"version\": 2, \"servers\": []}", path: "s.json") }
-        #expect(throws: ConfigError.self) {
-            try SIP008Document.parse("{\"servers\": [{\"server\": \"a\", \"plugin\": \"v2ray-plugin\"}]}", path: "s.json")
-        }
+    }
+
+    @Test func sip008EntriesCarryTheirOwnPlugin() throws {
+        let specs = try SIP008Document.parse(
+            "{\"servers\": [{\"server\": \"a\", \"plugin\": \"v2ray-plugin\", \"plugin_opts\": \"tls;host=a\"}]}",
+            path: "s.json")
+        #expect(specs[0].plugin == "v2ray-plugin" && specs[0].pluginOptions == "tls;host=a")
+        #expect(!specs[0].inheritsPlugin)
     }
 }
 

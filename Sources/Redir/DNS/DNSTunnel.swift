@@ -17,6 +17,7 @@ struct DNSTunnel: Sendable {
     let resolver: StubResolver
     let mark: UInt32?
     let logger: Logger
+    var plugins: MemberPlugins?
     static let timeout: TimeAmount = .seconds(4)
 
     struct Failure: Error, CustomStringConvertible {
@@ -100,7 +101,9 @@ struct DNSTunnel: Sendable {
         if let mark {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
-        let channel = try await bootstrap.connect(to: server).get()
+        // A member with a SIP003 plugin is reached over TCP through it (UDP still goes to the server).
+        let address = try await ServerAddressBook.tcpAddress(of: member, plugins: plugins) { _ in server }
+        let channel = try await bootstrap.connect(to: address).get()
         let timeout = eventLoop.scheduleTask(in: Self.timeout) {
             answered.fail(Failure(description: "no answer over TCP within \(Self.timeout)"))
         }
