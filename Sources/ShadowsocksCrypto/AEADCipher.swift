@@ -2,7 +2,7 @@ import CLibCrypto
 
 /// One direction of an AEAD session (SIP004): an OpenSSL EVP context keyed once with the session subkey and
 /// reused for every chunk, re-initialised with only the next nonce. The nonce is a 12-byte little-endian
-/// counter starting at zero, incremented after every seal/open.
+/// counter starting at zero, incremented after every seal/open. SIP022 TCP uses the same construction.
 ///
 /// Not thread-safe: each relay direction owns one.
 public final class AEADCipher {
@@ -14,7 +14,7 @@ public final class AEADCipher {
     /// - Parameters:
     ///   - sealing: true to encrypt, false to decrypt.
     public init(method: CipherMethod, subkey: [UInt8], sealing: Bool) throws {
-        guard method.kind == .aead else {
+        guard method.kind != .stream else {
             throw CryptoError(.wrongKind, "\(method.name) is a stream cipher, not an AEAD method")
         }
         guard subkey.count == method.keySize else {
@@ -27,10 +27,10 @@ public final class AEADCipher {
         self.nonce = [UInt8](repeating: 0, count: method.nonceSize)
         let cipher: OpaquePointer? =
             switch method {
-            case .aes128GCM: EVP_aes_128_gcm()
+            case .aes128GCM, .blake3AES128GCM: EVP_aes_128_gcm()
             case .aes192GCM: EVP_aes_192_gcm()
-            case .aes256GCM: EVP_aes_256_gcm()
-            case .chacha20IETFPoly1305: EVP_chacha20_poly1305()
+            case .aes256GCM, .blake3AES256GCM: EVP_aes_256_gcm()
+            case .chacha20IETFPoly1305, .blake3ChaCha20Poly1305: EVP_chacha20_poly1305()
             case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20,
                 .rc4MD5:
                 preconditionFailure("checked above: \(method.name) is not AEAD")

@@ -19,6 +19,8 @@ public enum ShadowsocksUDP {
         switch key.method.kind {
         case .aead: try AEADPacketCodec(key: key)
         case .stream: try StreamPacketCodec(key: key)
+        case .aead2022:
+            throw CryptoError(.unsupportedMethod, "UDP over \(key.method.name) is not implemented yet (TCP is)")
         }
     }
 
