@@ -126,6 +126,30 @@ public final class AEADCipher {
         return out
     }
 
+    /// Seals with an explicit 12-byte nonce (SIP022 UDP takes it from the packet's separate header); the stream
+    /// counter is left as it was.
+    public func seal(_ plaintext: [UInt8], nonce explicit: [UInt8]) throws -> [UInt8] {
+        let saved = nonce
+        defer { nonce = saved }
+        try setExplicit(explicit)
+        return try seal(plaintext)
+    }
+
+    /// Opens with an explicit 12-byte nonce; the stream counter is left as it was.
+    public func open(_ sealed: [UInt8], nonce explicit: [UInt8]) throws -> [UInt8] {
+        let saved = nonce
+        defer { nonce = saved }
+        try setExplicit(explicit)
+        return try open(sealed)
+    }
+
+    private func setExplicit(_ explicit: [UInt8]) throws {
+        guard explicit.count == method.nonceSize else {
+            throw CryptoError(.badKeyLength, "nonce must be \(method.nonceSize) bytes, got \(explicit.count)")
+        }
+        nonce = explicit
+    }
+
     /// Loads the current nonce into the context, then advances the little-endian counter.
     private func startNextNonce() throws {
         let status = nonce.withUnsafeBufferPointer { n in

@@ -21,6 +21,11 @@ extension MasterKey {
         return Self.sip022SubkeyContext.deriveKey(material: bytes + salt, outputCount: method.keySize)
     }
 
+    /// SIP022 UDP: the AEAD of one session (AES methods), keyed with the subkey of PSK || session id.
+    public func makeSIP022SessionCipher(sessionID: UInt64, sealing: Bool) throws -> AEADCipher {
+        try makeSIP022Cipher(salt: withUnsafeBytes(of: sessionID.bigEndian, Array.init), sealing: sealing)
+    }
+
     /// One direction of a SIP022 TCP stream: AEAD keyed with the salt's subkey, nonce counter at zero.
     public func makeSIP022Cipher(salt: [UInt8], sealing: Bool) throws -> AEADCipher {
         try AEADCipher(method: method, subkey: try sip022Subkey(salt: salt), sealing: sealing)

@@ -24,6 +24,10 @@ public struct ShadowsocksProtocolError: Error, Hashable, Sendable, CustomStringC
         case malformedHeader
         /// SIP022: a response was to be written before the request header had been read (a caller's bug).
         case responseBeforeRequest
+        /// SIP022 UDP: a packet id already seen, or too old for the session's sliding window.
+        case replayedPacket
+        /// SIP022 UDP: a server packet for another client session, or from one server session too many.
+        case unknownSession
     }
 
     public let kind: Kind
@@ -43,6 +47,8 @@ public struct ShadowsocksProtocolError: Error, Hashable, Sendable, CustomStringC
         case .responseSaltMismatch: "response header names another request salt"
         case .malformedHeader: "malformed Shadowsocks 2022 request header (address/padding/payload)"
         case .responseBeforeRequest: "response written before the request header was read"
+        case .replayedPacket: "UDP packet id seen before or outside the replay window"
+        case .unknownSession: "UDP packet for an unknown or foreign session"
         }
     }
 }
