@@ -121,10 +121,6 @@ public struct ServerConfiguration: Sendable {
                 "\(settings.origin(.mode)): unknown mode \"\(modeName)\"; expected one of \(RelayMode.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
-        if mode != .tcpOnly, method.kind == .aead2022 {
-            throw ConfigError(
-                "\(settings.origin(.mode)): UDP over \(method.name) is not implemented yet; relay TCP only (drop -u/-U)")
-        }
         let nofile = try settings.nofile.map { text throws(ConfigError) in
             try integer(
                 text, origin: settings.origin(.nofile), range: 1...(1 << 22), expected: "a file descriptor limit")

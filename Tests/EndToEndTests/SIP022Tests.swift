@@ -21,12 +21,12 @@ extension EndToEnd {
         }
 
         func startOurRedir(_ bed: Testbed, method: String, psk: String, server: String = Testbed.wanIPv4,
-            port: Int = ProxyChain.serverPort) throws -> BackgroundProcess
+            port: Int = ProxyChain.serverPort, extra: [String] = []) throws -> BackgroundProcess
         {
             try bed.startSSRedir([
                 "-s", server, "-p", "\(port)", "-l", "\(ProxyChain.redirPort)", "-b", "::", "--key", psk,
                 "-m", method, "-v",
-            ])
+            ] + extra)
         }
 
         func expectBothWays(_ bed: Testbed, size: Int, tag: String) throws {
@@ -95,11 +95,15 @@ extension EndToEnd {
                 let server = try startOurServer(bed, method: method, psk: psk, extra: ["-t", "3"])
                 let script = Testbed.resources.appendingPathComponent("replay_relay.py").path
                 let capture = bed.path("captured.bin")
+                // The recorder relays one connection: ss-redir's first health probe (0.1-0.5 s after start) must
+                // not be it, so the recorder starts after that probe and the next one is an hour away.
+                _ = try startOurRedir(
+                    bed, method: method, psk: psk, server: "127.0.0.1", port: 8500, extra: ["--probe-interval", "3600"])
+                Thread.sleep(forTimeInterval: 1)
                 let recorder = try bed.start(
                     .gw, name: "recorder",
                     ["python3", "-B", script, "record", "8500", Testbed.wanIPv4, "\(ProxyChain.serverPort)", capture])
                 try bed.waitUntilListening(.gw, port: 8500, for: recorder)
-                _ = try startOurRedir(bed, method: method, psk: psk, server: "127.0.0.1", port: 8500)
 
                 let original = try bed.download(size: 100_000, tag: "replayme")
                 #expect(original.curl.succeeded, "\(original.curl.summary)\n\(bed.diagnostics)")

@@ -46,6 +46,23 @@ extension Testbed {
         return client
     }
 
+    /// sing-box in gw as the gateway's UDP client instead of ss-redir: a `tproxy` inbound on :1080 (UDP) whose
+    /// outbound is a Shadowsocks client to our server.
+    func startSingBoxTProxyClient(method: String, psk: String) throws -> BackgroundProcess {
+        let config = try writeSingBoxConfig(
+            "sing-box-tproxy.json",
+            inbounds: [["type": "tproxy", "listen": "::", "listen_port": ProxyChain.redirPort, "network": "udp"]],
+            outbounds: [
+                [
+                    "type": "shadowsocks", "server": Testbed.wanIPv4, "server_port": ProxyChain.serverPort,
+                    "method": method, "password": psk,
+                ]
+            ])
+        let client = try start(.gw, name: "sing-box-tproxy", [SingBoxPeer.binary!, "run", "-c", config])
+        try waitUntilListening(.gw, port: ProxyChain.redirPort, for: client, udp: true)
+        return client
+    }
+
     private func writeSingBoxConfig(_ name: String, inbounds: [[String: Any]], outbounds: [[String: Any]]) throws
         -> String
     {

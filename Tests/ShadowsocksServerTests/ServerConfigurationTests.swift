@@ -39,11 +39,6 @@ import Testing
         let configuration = try resolve(
             #"{"method": "2022-blake3-chacha20-poly1305", "port_password": {"9000": "\#(psk)"}}"#)
         #expect(configuration.ports[0].key.bytes == Array(0..<32))
-        flags.set(\.password, psk, .password, origin: "flag -k")
-        flags.set(\.mode, "tcp_and_udp", .mode, origin: "flag -u")
-        #expect(
-            message { _ = try ServerConfiguration.resolve(flags) }
-                == "flag -u: UDP over 2022-blake3-aes-256-gcm is not implemented yet; relay TCP only (drop -u/-U)")
     }
 
     @Test func flagsAloneGetSsLibevDefaults() throws {
