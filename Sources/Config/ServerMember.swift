@@ -96,8 +96,11 @@ public enum ServerMembers {
         let keyText = usesOwnCredentials ? spec.key : settings.key
         let password = usesOwnCredentials ? spec.password : settings.password
         let keyOrigin = usesOwnCredentials ? hostOrigin : settings.origin(.key)
+        let passwordOrigin = usesOwnCredentials ? hostOrigin : settings.origin(.password)
         let key: MasterKey
-        if let keyText {
+        if method.kind == .aead2022, let psk = keyText ?? password, !psk.isEmpty {
+            key = try PreSharedKey.parse(psk, method: method, origin: keyText != nil ? keyOrigin : passwordOrigin)
+        } else if let keyText {
             guard let raw = Base64Key.decode(keyText), !raw.isEmpty else {
                 throw ConfigError("\(keyOrigin): the key is not valid base64")
             }

@@ -162,6 +162,7 @@ extension PoolProber {
         let answered = eventLoop.makePromise(of: Void.self)
         let server: SocketAddress
         let packet: ByteBuffer
+        let sessionID = ShadowsocksUDP.newSessionID()
         do {
             if let addressBook {
                 guard let known = addressBook.cachedAddress(of: member.endpoint) else {
@@ -172,7 +173,7 @@ extension PoolProber {
                 server = try SocketAddress.makeAddressResolvingHost(member.endpoint.host, port: member.endpoint.port)
             }
             var sealed = ByteBuffer()
-            try ShadowsocksUDP.makeCodec(key: member.key).seal(
+            try ShadowsocksUDP.makeCodec(key: member.key, sessionID: sessionID).seal(
                 target: target, payload: ByteBuffer(bytes: Self.dnsQuery), into: &sealed)
             packet = sealed
         } catch {
@@ -185,7 +186,7 @@ extension PoolProber {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        try UDPProbeHandler(server: server, key: key, answered: answered))
+                        try UDPProbeHandler(server: server, key: key, sessionID: sessionID, answered: answered))
                 }
             }
         if let mark {
@@ -215,9 +216,9 @@ final class UDPProbeHandler: ChannelInboundHandler {
     private let codec: any ShadowsocksUDPCodec
     private let answered: EventLoopPromise<Void>
 
-    init(server: SocketAddress, key: MasterKey, answered: EventLoopPromise<Void>) throws {
+    init(server: SocketAddress, key: MasterKey, sessionID: UInt64, answered: EventLoopPromise<Void>) throws {
         self.server = server
-        self.codec = try ShadowsocksUDP.makeCodec(key: key)
+        self.codec = try ShadowsocksUDP.makeCodec(key: key, sessionID: sessionID)
         self.answered = answered
     }
 

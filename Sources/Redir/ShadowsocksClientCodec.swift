@@ -3,9 +3,9 @@ import NIOCore
 import ShadowsocksCrypto
 import ShadowsocksProtocol
 
-/// The Shadowsocks client side of an upstream connection: encrypts what the relay writes (the target
-/// address goes in front of the first write, in the same chunk as the first client bytes) and decrypts what the
-/// server sends. A decoding failure closes the channel; no unauthenticated byte is ever passed on.
+/// The Shadowsocks client side of an upstream connection: encrypts what the relay writes (the encoder puts the
+/// target address in front of the first write, or in the SIP022 request header) and decrypts what the server
+/// sends. A decoding failure closes the channel; no unauthenticated byte is ever passed on.
 final class ShadowsocksClientCodec: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -14,14 +14,13 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
 
     private var encoder: ShadowsocksTCPEncoder
     private var decoder: NIOSingleStepByteToMessageProcessor<ShadowsocksTCPDecoder>
-    private var pendingTarget: SocksAddress?
     private let logger: Logger
     private var failed = false
 
     init(key: MasterKey, target: SocksAddress, logger: Logger) throws {
-        self.encoder = try ShadowsocksTCPEncoder(key: key)
-        self.decoder = NIOSingleStepByteToMessageProcessor(ShadowsocksTCPDecoder(key: key), maximumBufferSize: 1 << 20)
-        self.pendingTarget = target
+        let (encoder, decoder) = try ShadowsocksTCP.makeClientCodecs(key: key, target: target)
+        self.encoder = encoder
+        self.decoder = NIOSingleStepByteToMessageProcessor(decoder, maximumBufferSize: 1 << 20)
         self.logger = logger
     }
 
@@ -46,13 +45,6 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         var plaintext = unwrapOutboundIn(data)
-        if let target = pendingTarget {
-            pendingTarget = nil
-            var first = context.channel.allocator.buffer(capacity: target.encodedLength + plaintext.readableBytes)
-            first.writeSocksAddress(target)
-            first.writeBuffer(&plaintext)
-            plaintext = first
-        }
         var ciphertext = context.channel.allocator.buffer(capacity: encoder.encodedSizeBound(plaintext.readableBytes))
         do {
             try encoder.encode(&plaintext, into: &ciphertext)

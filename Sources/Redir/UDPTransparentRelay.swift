@@ -241,6 +241,8 @@ final class UDPTransparentRelay {
     private func codec(for key: MasterKey) throws -> any ShadowsocksUDPCodec {
         if let codec = codecs[key] { return codec }
         let codec = try ShadowsocksUDP.makeCodec(key: key)
+        // SIP022 codecs are client sessions: one per association, never shared.
+        if key.method.kind == .aead2022 { return codec }
         codecs[key] = codec
         return codec
     }

@@ -2,7 +2,7 @@ import CLibCrypto
 
 /// One direction of an AEAD session (SIP004): an OpenSSL EVP context keyed once with the session subkey and
 /// reused for every chunk, re-initialised with only the next nonce. The nonce is a 12-byte little-endian
-/// counter starting at zero, incremented after every seal/open.
+/// counter starting at zero, incremented after every seal/open. SIP022 TCP uses the same construction.
 ///
 /// Not thread-safe: each relay direction owns one.
 public final class AEADCipher {
@@ -14,7 +14,7 @@ public final class AEADCipher {
     /// - Parameters:
     ///   - sealing: true to encrypt, false to decrypt.
     public init(method: CipherMethod, subkey: [UInt8], sealing: Bool) throws {
-        guard method.kind == .aead else {
+        guard method.kind != .stream else {
             throw CryptoError(.wrongKind, "\(method.name) is a stream cipher, not an AEAD method")
         }
         guard subkey.count == method.keySize else {
@@ -27,10 +27,10 @@ public final class AEADCipher {
         self.nonce = [UInt8](repeating: 0, count: method.nonceSize)
         let cipher: OpaquePointer? =
             switch method {
-            case .aes128GCM: EVP_aes_128_gcm()
+            case .aes128GCM, .blake3AES128GCM: EVP_aes_128_gcm()
             case .aes192GCM: EVP_aes_192_gcm()
-            case .aes256GCM: EVP_aes_256_gcm()
-            case .chacha20IETFPoly1305: EVP_chacha20_poly1305()
+            case .aes256GCM, .blake3AES256GCM: EVP_aes_256_gcm()
+            case .chacha20IETFPoly1305, .blake3ChaCha20Poly1305: EVP_chacha20_poly1305()
             case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20,
                 .rc4MD5:
                 preconditionFailure("checked above: \(method.name) is not AEAD")
@@ -124,6 +124,30 @@ public final class AEADCipher {
         var out = [UInt8](repeating: 0, count: sealed.count - method.tagSize)
         try sealed.withUnsafeBytes { s in try out.withUnsafeMutableBytes { try open(s, into: $0) } }
         return out
+    }
+
+    /// Seals with an explicit 12-byte nonce (SIP022 UDP takes it from the packet's separate header); the stream
+    /// counter is left as it was.
+    public func seal(_ plaintext: [UInt8], nonce explicit: [UInt8]) throws -> [UInt8] {
+        let saved = nonce
+        defer { nonce = saved }
+        try setExplicit(explicit)
+        return try seal(plaintext)
+    }
+
+    /// Opens with an explicit 12-byte nonce; the stream counter is left as it was.
+    public func open(_ sealed: [UInt8], nonce explicit: [UInt8]) throws -> [UInt8] {
+        let saved = nonce
+        defer { nonce = saved }
+        try setExplicit(explicit)
+        return try open(sealed)
+    }
+
+    private func setExplicit(_ explicit: [UInt8]) throws {
+        guard explicit.count == method.nonceSize else {
+            throw CryptoError(.badKeyLength, "nonce must be \(method.nonceSize) bytes, got \(explicit.count)")
+        }
+        nonce = explicit
     }
 
     /// Loads the current nonce into the context, then advances the little-endian counter.

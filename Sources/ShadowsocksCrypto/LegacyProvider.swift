@@ -27,7 +27,7 @@ extension CipherMethod {
         case .rc4MD5:
             LegacyProvider.rc4 == nil ? LegacyProvider.rc4Missing : nil
         case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305, .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR,
-            .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20:
+            .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20, .blake3AES128GCM, .blake3AES256GCM, .blake3ChaCha20Poly1305:
             nil
         }
     }

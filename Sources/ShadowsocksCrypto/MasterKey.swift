@@ -4,7 +4,9 @@ public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
     public let method: CipherMethod
     public let bytes: [UInt8]
 
+    /// Not for 2022 methods: SIP022 section 2.1 forbids deriving their key from a password (see `init(method:psk:)`).
     public init(method: CipherMethod, password: String) {
+        assert(method.kind != .aead2022, "SIP022 keys are base64 PSKs, never EVP_BytesToKey")
         self.method = method
         self.bytes = KeyDerivation.bytesToKey(password: Array(password.utf8), keyLength: method.keySize)
     }
@@ -50,9 +52,14 @@ public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
         return try StreamCipher(method: method, key: bytes, iv: iv, encrypting: encrypting)
     }
 
-    private func requireKind(_ kind: CipherMethod.Kind) throws {
+    func requireKind(_ kind: CipherMethod.Kind) throws {
         guard method.kind == kind else {
-            let actual = method.kind == .aead ? "an AEAD method" : "a stream cipher"
+            let actual =
+                switch method.kind {
+                case .aead: "an AEAD method"
+                case .aead2022: "a Shadowsocks 2022 method"
+                case .stream: "a stream cipher"
+                }
             throw CryptoError(.wrongKind, "\(method.name) is \(actual)")
         }
     }

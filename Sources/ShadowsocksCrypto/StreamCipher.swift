@@ -104,7 +104,8 @@ public final class StreamCipher {
             return []
         case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR:
             return iv
-        case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305:
+        case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305, .blake3AES128GCM, .blake3AES256GCM,
+            .blake3ChaCha20Poly1305:
             preconditionFailure("\(method.name) is not a stream cipher")
         }
     }
@@ -125,7 +126,8 @@ public final class StreamCipher {
         case .rc4MD5:
             guard let rc4 = LegacyProvider.rc4 else { throw CryptoError(.unsupportedMethod, LegacyProvider.rc4Missing) }
             return rc4.pointer
-        case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305:
+        case .aes128GCM, .aes192GCM, .aes256GCM, .chacha20IETFPoly1305, .blake3AES128GCM, .blake3AES256GCM,
+            .blake3ChaCha20Poly1305:
             throw CryptoError(.wrongKind, "\(method.name) is an AEAD method, not a stream cipher")
         }
     }

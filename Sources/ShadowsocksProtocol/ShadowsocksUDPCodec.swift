@@ -14,12 +14,26 @@ public protocol ShadowsocksUDPCodec: AnyObject {
 }
 
 public enum ShadowsocksUDP {
-    /// The packet codec for `key`'s method.
+    /// A client's packet codec for `key`'s method. SIP022 codecs are stateful client sessions (a session id and a
+    /// packet counter, SIP022 3.2): make one per association and open its replies with the same one.
     public static func makeCodec(key: MasterKey) throws -> any ShadowsocksUDPCodec {
+        try makeCodec(key: key, sessionID: newSessionID())
+    }
+
+    /// Codecs made with the same `sessionID` open each other's replies (SIP022: a reply names the client
+    /// session); other methods ignore it. For a sealing side and a separate reply handler.
+    public static func makeCodec(key: MasterKey, sessionID: UInt64) throws -> any ShadowsocksUDPCodec {
         switch key.method.kind {
         case .aead: try AEADPacketCodec(key: key)
         case .stream: try StreamPacketCodec(key: key)
+        case .aead2022: try SIP022ClientPacketCodec(key: key, sessionID: sessionID)
         }
+    }
+
+    /// A random SIP022 client session id.
+    public static func newSessionID() -> UInt64 {
+        var random = SystemRandomNumberGenerator()
+        return random.next()
     }
 
     /// The largest datagram IPv4 can carry (65535 - 20 IP - 8 UDP).

@@ -86,7 +86,11 @@ public struct ServerConfiguration: Sendable {
                 guard !entry.password.isEmpty else {
                     throw ConfigError("\(entry.origin): empty password; give each port a password")
                 }
-                ports.append(Port(port: port, key: MasterKey(method: method, password: entry.password)))
+                let key =
+                    method.kind == .aead2022
+                    ? try PreSharedKey.parse(entry.password, method: method, origin: entry.origin)
+                    : MasterKey(method: method, password: entry.password)
+                ports.append(Port(port: port, key: key))
             }
         } else {
             guard let portText = settings.serverPort else {
@@ -158,6 +162,11 @@ public struct ServerConfiguration: Sendable {
 
     /// `--key` (base64 of the raw key) wins over `-k` (a password turned into a key), as in ss-libev.
     private static func key(_ settings: ServerSettings, method: CipherMethod) throws(ConfigError) -> MasterKey {
+        // SIP022: `-k` and `--key` both carry the base64 PSK.
+        if method.kind == .aead2022, let text = settings.key ?? settings.password, !text.isEmpty {
+            return try PreSharedKey.parse(
+                text, method: method, origin: settings.origin(settings.key != nil ? .key : .password))
+        }
         if let keyText = settings.key {
             guard let raw = Base64Key.decode(keyText), !raw.isEmpty else {
                 throw ConfigError("\(settings.origin(.key)): the key is not valid base64")

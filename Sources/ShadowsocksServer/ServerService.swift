@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Redir
 import ServiceLifecycle
+import ShadowsocksCrypto
 
 /// `ss-server`'s service: for every port (one, or one per `port_password` entry) a TCP and/or UDP listener on
 /// every listen address, all sharing one replay filter, one target connector and one set of counters. On graceful
@@ -16,6 +17,8 @@ public struct ServerService: Service {
     public let resolver: any TargetResolving
     /// Shared by every connection on every port (ss-libev keeps one ppbloom per server).
     public let saltFilter: PingPongBloomFilter
+    /// Shadowsocks 2022 ports use an exact filter instead (SIP022 3.1.4 forbids bloom filters).
+    public let recentSalts = RecentSaltSet()
     public let counters = ServerCounters()
     /// How long open relays may run after shutdown starts.
     public var shutdownGrace: TimeAmount = .seconds(3)
@@ -63,7 +66,8 @@ public struct ServerService: Service {
         do {
             for port in configuration.ports {
                 let tcp = ServerTCPFront(
-                    configuration: configuration, port: port, group: group, registry: registry, saltFilter: saltFilter,
+                    configuration: configuration, port: port, group: group, registry: registry,
+                    saltFilter: port.key.method.kind == .aead2022 ? recentSalts : saltFilter,
                     connector: connector, counters: counters, logger: logger)
                 let udp = ServerUDPFront(
                     configuration: configuration, port: port, group: group, connector: connector, counters: counters,

@@ -22,9 +22,13 @@ struct ServerStreamDecoder {
     private var targetRead = false
 
     init(key: MasterKey, saltFilter: (any SaltFilter)?, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
-        // The decoder holds at most one chunk (SIP004: 2 + 16 + 0x3FFF + 16 bytes) plus one read's worth.
-        processor = NIOSingleStepByteToMessageProcessor(
-            ShadowsocksTCPDecoder(key: key, saltFilter: saltFilter, allocator: allocator), maximumBufferSize: 1 << 20)
+        self.init(ShadowsocksTCPDecoder(key: key, saltFilter: saltFilter, allocator: allocator))
+    }
+
+    /// Over a request decoder built by `ShadowsocksTCP.makeServerCodecs` (SIP022 links it to the response encoder).
+    init(_ decoder: ShadowsocksTCPDecoder) {
+        // The decoder holds at most one chunk (SIP022: 2 + 16 + 0xFFFF + 16 bytes) plus one read's worth.
+        processor = NIOSingleStepByteToMessageProcessor(decoder, maximumBufferSize: 1 << 20)
     }
 
     var hasTarget: Bool { targetRead }

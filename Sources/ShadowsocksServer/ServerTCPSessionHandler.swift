@@ -41,8 +41,9 @@ final class ServerTCPSessionHandler: ChannelDuplexHandler {
         key: MasterKey, saltFilter: (any SaltFilter)?, headerTimeout: TimeAmount, client: String, logger: Logger,
         counters: ServerCounters, onTarget: @escaping (SocksAddress) -> Void
     ) throws {
-        self.decoder = ServerStreamDecoder(key: key, saltFilter: saltFilter)
-        self.encoder = try ShadowsocksTCPEncoder(key: key)
+        let (decoder, encoder) = try ShadowsocksTCP.makeServerCodecs(key: key, saltFilter: saltFilter)
+        self.decoder = ServerStreamDecoder(decoder)
+        self.encoder = encoder
         self.headerTimeout = headerTimeout
         self.client = client
         self.logger = logger
@@ -161,7 +162,7 @@ final class ServerTCPSessionHandler: ChannelDuplexHandler {
             state = .rejected
             let event: ServerCounters.Event
             switch (error as? ShadowsocksProtocolError)?.kind {
-            case .replayedSalt: event = .replayedSalt
+            case .replayedSalt, .staleTimestamp: event = .replayedSalt
             case .unknownAddressType, .emptyDomain: event = .malformedTarget
             default: event = .authenticationFailed
             }

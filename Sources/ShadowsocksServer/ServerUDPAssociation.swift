@@ -1,11 +1,22 @@
 import IPAddresses
 import NIOCore
+import ShadowsocksProtocol
 
 /// One client's (address, port) UDP association at the server, NAT-like: its own outbound sockets (one per
 /// address family, bound on first use) send the client's datagrams to any target, and whatever comes back to
 /// them goes to this client, labelled with the address it came from. Owned by its relay's event loop.
 final class ServerUDPAssociation {
-    let client: SocketAddress
+    /// SIP004 and stream ciphers: associations are per client address; SIP022 3.2.4: per client session id.
+    enum Key: Hashable {
+        case client(SocketAddress)
+        case session(UInt64)
+    }
+
+    let key: Key
+    /// Where replies go: the client's address (SIP022: the last one a valid packet came from).
+    var client: SocketAddress
+    /// SIP022: the server side of the client's session (reply numbering, replay window).
+    var session: SIP022ServerSession?
     var lastActive: NIODeadline
     private var sockets: [IPFamily: Channel] = [:]
     /// Datagrams waiting for a socket of their family to be bound (bounded).
@@ -20,7 +31,8 @@ final class ServerUDPAssociation {
     static let maximumResolvedNames = 64
     static let maximumPendingPerName = 16
 
-    init(client: SocketAddress, now: NIODeadline) {
+    init(key: Key, client: SocketAddress, now: NIODeadline) {
+        self.key = key
         self.client = client
         self.lastActive = now
     }

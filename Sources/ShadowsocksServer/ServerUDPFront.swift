@@ -22,7 +22,7 @@ struct ServerUDPFront: Sendable {
             .channelInitializer { [self] channel in
                 do {
                     let relay = ServerUDPRelay(
-                        codec: try ShadowsocksUDP.makeCodec(key: port.key), connector: connector,
+                        packets: try .make(for: port.key), connector: connector,
                         timeoutSeconds: configuration.timeoutSeconds,
                         maximumAssociations: configuration.udpMaxAssociations, counters: counters, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(relay)

@@ -3,34 +3,61 @@ import Logging
 import NIOCore
 import NIOPosix
 import Redir
+import ShadowsocksCrypto
 import ShadowsocksProtocol
 
 /// The UDP relay of one server port on one listen address, as the handler of its listening socket: each
 /// datagram is opened with the port's key, its client gets an association (its own outbound sockets, LRU-bounded,
 /// idle ones expire after the timeout), the target is resolved and checked against `forbidden_ip`, and the
-/// payload is sent. Replies are sealed with the address they came from and sent back to the client. All state
-/// lives on the listening socket's event loop.
+/// payload is sent. Replies are sealed with the address they came from and sent back to the client. SIP022
+/// associations are keyed by client session id, filter replayed packet ids and reply to the client's last
+/// address. All state lives on the listening socket's event loop.
 final class ServerUDPRelay: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    private let codec: any ShadowsocksUDPCodec
+    /// How client packets are opened and replies sealed.
+    enum Packets {
+        /// SIP004 and stream ciphers: one codec for every client.
+        case perClient(any ShadowsocksUDPCodec)
+        /// SIP022: sessions carried in the packets.
+        case sip022(SIP022ServerPacketCodec)
+
+        static func make(for key: MasterKey) throws -> Packets {
+            key.method.kind == .aead2022
+                ? .sip022(try SIP022ServerPacketCodec(key: key)) : .perClient(try ShadowsocksUDP.makeCodec(key: key))
+        }
+    }
+
+    /// SIP022 3.2.4: "Each relay session MUST be remembered for at least 60 seconds."
+    static let minimumSIP022SessionSeconds = 60
+
+    private let packets: Packets
     private let connector: TargetConnector
     private let timeoutSeconds: Int
     private let maximumAssociations: Int
     private let counters: ServerCounters
     private let logger: Logger
-    private var associations = LRUTable<SocketAddress, ServerUDPAssociation>()
+    private var associations = LRUTable<ServerUDPAssociation.Key, ServerUDPAssociation>()
     private var touched: [ServerUDPAssociation] = []
     private var listener: Channel?
     private var listenerNeedsFlush = false
     private var sweepTask: RepeatedTask?
 
-    init(
+    convenience init(
         codec: any ShadowsocksUDPCodec, connector: TargetConnector, timeoutSeconds: Int, maximumAssociations: Int,
         counters: ServerCounters, logger: Logger
     ) {
-        self.codec = codec
+        self.init(
+            packets: .perClient(codec), connector: connector, timeoutSeconds: timeoutSeconds,
+            maximumAssociations: maximumAssociations, counters: counters, logger: logger)
+    }
+
+    init(
+        packets: Packets, connector: TargetConnector, timeoutSeconds: Int, maximumAssociations: Int,
+        counters: ServerCounters, logger: Logger
+    ) {
+        self.packets = packets
         self.connector = connector
         self.timeoutSeconds = timeoutSeconds
         self.maximumAssociations = maximumAssociations
@@ -60,19 +87,34 @@ final class ServerUDPRelay: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let opened: (address: SocksAddress, payload: ByteBuffer)
+        let now = NIODeadline.now()
+        let association: ServerUDPAssociation
+        let target: SocksAddress
+        let payload: ByteBuffer
         do {
-            opened = try codec.open(envelope.data)
+            switch packets {
+            case .perClient(let codec):
+                (target, payload) = try codec.open(envelope.data)
+                let key = ServerUDPAssociation.Key.client(envelope.remoteAddress)
+                association = associations.touch(key) ?? makeAssociation(key, envelope.remoteAddress, now: now)
+            case .sip022(let codec):
+                let packet = try codec.open(envelope.data)
+                let key = ServerUDPAssociation.Key.session(packet.sessionID)
+                association = associations.touch(key) ?? makeAssociation(key, envelope.remoteAddress, now: now)
+                if association.session == nil { association.session = SIP022ServerSession(clientSessionID: packet.sessionID) }
+                guard association.session!.admit(packetID: packet.packetID) else {
+                    throw ShadowsocksProtocolError(.replayedPacket)
+                }
+                association.client = envelope.remoteAddress  // SIP022 3.2.4: replies follow the client
+                (target, payload) = (packet.target, packet.payload)
+            }
         } catch {
             let client = envelope.remoteAddress.socksAddress.map { "\($0)" } ?? "?"
             counters.count(.udpUnauthentic, logger: logger, detail: "udp \(client): \(error); dropped")
             return
         }
-        let now = NIODeadline.now()
-        let association =
-            associations.touch(envelope.remoteAddress) ?? makeAssociation(envelope.remoteAddress, now: now)
         association.lastActive = now
-        route(opened.payload, to: opened.address, for: association, on: context.eventLoop)
+        route(payload, to: target, for: association, on: context.eventLoop)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -86,7 +128,9 @@ final class ServerUDPRelay: ChannelInboundHandler {
 
     // MARK: Client to target
 
-    private func makeAssociation(_ client: SocketAddress, now: NIODeadline) -> ServerUDPAssociation {
+    private func makeAssociation(
+        _ key: ServerUDPAssociation.Key, _ client: SocketAddress, now: NIODeadline
+    ) -> ServerUDPAssociation {
         if associations.count >= maximumAssociations, let oldest = associations.oldest {
             associations.remove(oldest.key)
             oldest.value.close()
@@ -94,8 +138,8 @@ final class ServerUDPRelay: ChannelInboundHandler {
                 .udpEvicted, logger: logger,
                 detail: "udp: \(maximumAssociations) associations open; closed the least recently used")
         }
-        let association = ServerUDPAssociation(client: client, now: now)
-        associations.set(association, for: client)
+        let association = ServerUDPAssociation(key: key, client: client, now: now)
+        associations.set(association, for: key)
         return association
     }
 
@@ -128,7 +172,7 @@ final class ServerUDPRelay: ChannelInboundHandler {
         association.pendingNames[key] = [payload]
         connector.addresses(for: target, on: eventLoop).assumeIsolated().whenComplete { [self] result in
             let waiting = association.pendingNames.removeValue(forKey: key) ?? []
-            guard associations.value(for: association.client) === association else { return }  // expired meanwhile
+            guard associations.value(for: association.key) === association else { return }  // expired meanwhile
             switch result {
             case .success(let addresses):
                 if association.resolvedNames.count >= ServerUDPAssociation.maximumResolvedNames {
@@ -174,7 +218,7 @@ final class ServerUDPRelay: ChannelInboundHandler {
             .assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let socket):
-                    guard associations.value(for: association.client) === association else {
+                    guard associations.value(for: association.key) === association else {
                         socket.close(promise: nil)  // expired or evicted while binding
                         return
                     }
@@ -208,8 +252,12 @@ final class ServerUDPRelay: ChannelInboundHandler {
         }
         let now = NIODeadline.now()
         association.lastActive = now
-        associations.touch(association.client)
-        let size = codec.sealedSize(target: source, payloadCount: envelope.data.readableBytes)
+        associations.touch(association.key)
+        let size =
+            switch packets {
+            case .perClient(let codec): codec.sealedSize(target: source, payloadCount: envelope.data.readableBytes)
+            case .sip022(let codec): codec.sealedSize(source: source, payloadCount: envelope.data.readableBytes)
+            }
         guard size <= ShadowsocksUDP.maximumDatagram else {
             counters.count(
                 .udpOversized, logger: logger,
@@ -218,7 +266,13 @@ final class ServerUDPRelay: ChannelInboundHandler {
         }
         var packet = listener.allocator.buffer(capacity: size)
         do {
-            try codec.seal(target: source, payload: envelope.data, into: &packet)
+            switch packets {
+            case .perClient(let codec):
+                try codec.seal(target: source, payload: envelope.data, into: &packet)
+            case .sip022(let codec):
+                guard association.session != nil else { return }
+                try codec.seal(source: source, payload: envelope.data, session: &association.session!, into: &packet)
+            }
         } catch {
             logger.warning("udp \(describe(association)) <- \(source): cannot encrypt: \(error)")
             return
@@ -237,7 +291,9 @@ final class ServerUDPRelay: ChannelInboundHandler {
     // MARK: Expiry
 
     private func sweep(now: NIODeadline) {
-        let cutoff = now - .seconds(Int64(timeoutSeconds))
+        var seconds = timeoutSeconds
+        if case .sip022 = packets { seconds = max(seconds, Self.minimumSIP022SessionSeconds) }
+        let cutoff = now - .seconds(Int64(seconds))
         while let oldest = associations.oldest, oldest.value.lastActive < cutoff {
             associations.remove(oldest.key)
             oldest.value.close()

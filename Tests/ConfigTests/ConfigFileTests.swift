@@ -90,7 +90,7 @@ import Testing
             _ = try RedirConfiguration.resolve(settings)
             Issue.record("expected an error")
         } catch {
-            #expect(error.message == "flag -m: unknown method \"rot13\"; supported: aes-128-gcm, aes-192-gcm, aes-256-gcm, chacha20-ietf-poly1305; legacy stream ciphers (insecure): aes-128-cfb, aes-192-cfb, aes-256-cfb, aes-128-ctr, aes-192-ctr, aes-256-ctr, chacha20-ietf, chacha20, rc4-md5")
+            #expect(error.message == "flag -m: unknown method \"rot13\"; supported: aes-128-gcm, aes-192-gcm, aes-256-gcm, chacha20-ietf-poly1305, 2022-blake3-aes-128-gcm, 2022-blake3-aes-256-gcm, 2022-blake3-chacha20-poly1305; legacy stream ciphers (insecure): aes-128-cfb, aes-192-cfb, aes-256-cfb, aes-128-ctr, aes-192-ctr, aes-256-ctr, chacha20-ietf, chacha20, rc4-md5")
         }
     }
 
@@ -104,6 +104,38 @@ import Testing
         #expect(try RedirConfiguration.resolve(settings).members[0].key.bytes == Array(0..<16))
         settings.method = "aes-256-gcm"
         #expect(throws: ConfigError.self) { try RedirConfiguration.resolve(settings) }
+    }
+
+    // SIP022: -k and --key both carry base64(PSK); its length must be the method's key size.
+    @Test func sip022KeysAreBase64PSKs() throws {
+        var settings = RedirSettings()
+        settings.servers = ["s"]
+        settings.serverPort = "1"
+        settings.localPort = "2"
+        settings.method = "2022-blake3-aes-128-gcm"
+        settings.password = "AAECAwQFBgcICQoLDA0ODw=="  // 16 bytes
+        #expect(try RedirConfiguration.resolve(settings).members[0].key.bytes == Array(0..<16))
+        settings.password = nil
+        settings.key = "AAECAwQFBgcICQoLDA0ODw=="
+        #expect(try RedirConfiguration.resolve(settings).members[0].key.bytes == Array(0..<16))
+        settings.method = "2022-blake3-aes-256-gcm"
+        do {
+            _ = try RedirConfiguration.resolve(settings)
+            Issue.record("a 16-byte PSK for a 32-byte method must be refused")
+        } catch {
+            #expect(
+                error.message.hasSuffix(
+                    "2022-blake3-aes-256-gcm needs a 32-byte key, the base64 decodes to 16 bytes (generate one with: openssl rand -base64 32)"
+                ))
+        }
+        settings.key = nil
+        settings.password = "not a key!"
+        do {
+            _ = try RedirConfiguration.resolve(settings)
+            Issue.record("a password that is not base64 must be refused for a 2022 method")
+        } catch {
+            #expect(error.message.contains("2022-blake3-aes-256-gcm needs a base64 32-byte key"))
+        }
     }
 
     @Test func missingPieceSaysWhatToPass() {

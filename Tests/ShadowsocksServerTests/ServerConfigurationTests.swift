@@ -24,6 +24,23 @@ import Testing
         }
     }
 
+    @Test func sip022PasswordsAreBase64PSKs() throws {
+        let psk = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  // 00..1f
+        var flags = ServerSettings()
+        flags.set(\.serverPort, "8388", .serverPort, origin: "flag -p")
+        flags.set(\.password, psk, .password, origin: "flag -k")
+        flags.set(\.method, "2022-blake3-aes-256-gcm", .method, origin: "flag -m")
+        #expect(try ServerConfiguration.resolve(flags).ports[0].key.bytes == Array(0..<32))
+        flags.set(\.password, "AAEC", .password, origin: "flag -k")
+        #expect(
+            message { _ = try ServerConfiguration.resolve(flags) }
+                == "flag -k: 2022-blake3-aes-256-gcm needs a 32-byte key, the base64 decodes to 3 bytes (generate one with: openssl rand -base64 32)"
+        )
+        let configuration = try resolve(
+            #"{"method": "2022-blake3-chacha20-poly1305", "port_password": {"9000": "\#(psk)"}}"#)
+        #expect(configuration.ports[0].key.bytes == Array(0..<32))
+    }
+
     @Test func flagsAloneGetSsLibevDefaults() throws {
         var flags = ServerSettings()
         flags.set(\.serverPort, "8388", .serverPort, origin: "flag -p")

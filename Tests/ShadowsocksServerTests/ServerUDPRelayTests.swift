@@ -56,7 +56,8 @@ import Testing
         }
     }
 
-    func makeBench(forbidden: ForbiddenAddresses, resolver: FixedResolver) async throws -> Bench {
+    func makeBench(forbidden: ForbiddenAddresses, resolver: FixedResolver, key: MasterKey? = nil) async throws -> Bench {
+        let key = key ?? self.key
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let echo = try await DatagramBootstrap(group: group)
             .channelInitializer { $0.pipeline.addHandler(Endpoint(echo: true)) }
@@ -137,5 +138,56 @@ import Testing
         #expect(bench.counters[.udpUnresolvable] == 1)
         #expect(bench.counters[.udpUnauthentic] == 1)
         try await bench.close()
+    }
+
+    // SIP022 3.2.4: sessions are routed by session id, not source address; replies follow the client's last
+    // address; a replayed packet id is dropped and counted.
+    @Test func sip022SessionsFollowTheClientAndRefuseReplays() async throws {
+        let key = try MasterKey(method: .blake3AES128GCM, rawKey: Array(0..<16))
+        let bench = try await makeBench(forbidden: .none, resolver: FixedResolver(names: [:]), key: key)
+        let echoPort = try #require(bench.echo.localAddress?.port)
+        let echo = SocksAddress.ipv4((127, 0, 0, 1), port: UInt16(echoPort))
+        let session = try SIP022ClientPacketCodec(key: key)
+        let (moved, continuation) = AsyncStream.makeStream(of: AddressedEnvelope<ByteBuffer>.self)
+        let otherSocket = try await DatagramBootstrap(group: bench.group)
+            .channelInitializer { $0.pipeline.addHandler(Endpoint(echo: false) { continuation.yield($0) }) }
+            .bind(host: "127.0.0.1", port: 0).get()
+
+        var first = ByteBuffer()
+        try session.seal(target: echo, payload: ByteBuffer(string: "one"), into: &first)
+        try await bench.client.writeAndFlush(AddressedEnvelope(remoteAddress: bench.listener.localAddress!, data: first))
+        let reply = try #require(await next(bench.replies))
+        #expect(String(buffer: try session.open(reply.data).payload) == "one")
+
+        // The same packet again: dropped.
+        try await bench.client.writeAndFlush(AddressedEnvelope(remoteAddress: bench.listener.localAddress!, data: first))
+        #expect(await next(bench.replies) == nil)
+        #expect(bench.counters[.udpUnauthentic] == 1)
+
+        // The next packet of the session from another address: the reply goes there.
+        var second = ByteBuffer()
+        try session.seal(target: echo, payload: ByteBuffer(string: "two"), into: &second)
+        try await otherSocket.writeAndFlush(AddressedEnvelope(remoteAddress: bench.listener.localAddress!, data: second))
+        let movedReply = try #require(await next(moved))
+        #expect(String(buffer: try session.open(movedReply.data).payload) == "two")
+        try await otherSocket.close()
+        try await bench.close()
+    }
+
+    /// The next datagram within a second; nil if none came.
+    func next(_ stream: AsyncStream<AddressedEnvelope<ByteBuffer>>) async -> AddressedEnvelope<ByteBuffer>? {
+        await withTaskGroup(of: AddressedEnvelope<ByteBuffer>?.self) { tasks in
+            tasks.addTask {
+                var iterator = stream.makeAsyncIterator()
+                return await iterator.next()
+            }
+            tasks.addTask {
+                try? await Task.sleep(for: .seconds(1))
+                return nil
+            }
+            let first = await tasks.next() ?? nil
+            tasks.cancelAll()
+            return first
+        }
     }
 }

@@ -53,7 +53,8 @@ struct DNSTunnel: Sendable {
     }
 
     private func overUDP(_ query: [UInt8], member: ServerMember, server: SocketAddress) async throws -> [UInt8] {
-        let codec = try ShadowsocksUDP.makeCodec(key: member.key)
+        let sessionID = ShadowsocksUDP.newSessionID()
+        let codec = try ShadowsocksUDP.makeCodec(key: member.key, sessionID: sessionID)
         var packet = ByteBuffer()
         try codec.seal(target: remote, payload: ByteBuffer(bytes: query), into: &packet)
         let eventLoop = group.next()
@@ -64,7 +65,8 @@ struct DNSTunnel: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        TunnelReplyHandler(server: server, key: member.key, id: id, answered: answered))
+                        TunnelReplyHandler(
+                            server: server, key: member.key, sessionID: sessionID, id: id, answered: answered))
                 }
             }
         if let mark {
@@ -127,9 +129,11 @@ private final class TunnelReplyHandler: ChannelInboundHandler {
     private let id: UInt16?
     private let answered: EventLoopPromise<[UInt8]>
 
-    init(server: SocketAddress, key: MasterKey, id: UInt16?, answered: EventLoopPromise<[UInt8]>) throws {
+    init(
+        server: SocketAddress, key: MasterKey, sessionID: UInt64, id: UInt16?, answered: EventLoopPromise<[UInt8]>
+    ) throws {
         self.server = server
-        self.codec = try ShadowsocksUDP.makeCodec(key: key)
+        self.codec = try ShadowsocksUDP.makeCodec(key: key, sessionID: sessionID)
         self.id = id
         self.answered = answered
     }

@@ -1,8 +1,8 @@
 """LAN-side UDP clients. Exit status 0 only when every check passed.
 
-  echo HOST PORT COUNT       COUNT datagrams of mixed sizes, 1..1400 bytes (ss-libev's ss-server sends no
-                             reply beyond the path MTU), at most 32 in flight; every reply must come back
-                             exact and from HOST:PORT itself
+  echo HOST PORT COUNT [MAX] COUNT datagrams of mixed sizes, 1..MAX bytes (default 1400: ss-libev's ss-server
+                             sends no reply beyond the path MTU), at most 32 in flight; every reply must come
+                             back exact and from HOST:PORT itself
   pair HOST PORT COUNT       two sockets (two LAN flows) to the same destination, interleaved; each must get
                              only its own replies
   once HOST PORT             one datagram and its reply
@@ -26,20 +26,20 @@ def make_socket(host):
     return sock
 
 
-def payload(tag, seq):
-    size = 1400 if seq % 97 == 0 else 1 + (seq * 37) % 1400
+def payload(tag, seq, largest=1400):
+    size = largest if seq % 97 == 0 else 1 + (seq * 37) % largest
     head = f"{tag}:{seq}:".encode()
     return (head + bytes((seq + i) % 251 for i in range(max(0, size - len(head)))))[:max(size, len(head))]
 
 
-def echo(host, port, count):
+def echo(host, port, count, largest=1400):
     sock = make_socket(host)
     deadline = time.monotonic() + TIMEOUT
     sent = received = wrong_source = wrong_data = 0
     outstanding = {}
     while (sent < count or outstanding) and time.monotonic() < deadline:
         while sent < count and len(outstanding) < 32:
-            data = payload("e", sent)
+            data = payload("e", sent, largest)
             sock.sendto(data, (host, port))
             outstanding[sent] = data
             sent += 1
@@ -89,7 +89,7 @@ if __name__ == "__main__":
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     try:
         if mode == "echo":
-            passed = echo(host, port, int(sys.argv[4]))
+            passed = echo(host, port, int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1400)
         elif mode == "pair":
             passed = pair(host, port, int(sys.argv[4]))
         else:
