@@ -9,6 +9,8 @@ packages=(
     nftables iproute2 shadowsocks-libev curl socat dnsutils dnsmasq-base python3 procps
     # lint: shellcheck on scripts/ (the install test also runs systemd-analyze verify when systemd is present)
     shellcheck
+    # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart
+    iperf3 wrk nginx-light python3-matplotlib
 )
 
 missing=()
@@ -27,3 +29,5 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Debian starts a default ss-server service on install; the tests run their own.
 systemctl disable --now shadowsocks-libev.service >/dev/null 2>&1 || true
+# Likewise nginx (port 80) and iperf3's server: the benchmark starts its own inside a namespace.
+systemctl disable --now nginx.service iperf3.service >/dev/null 2>&1 || true
