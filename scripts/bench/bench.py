@@ -64,11 +64,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as file:
-        for line in file:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
+    """Resident set from a page-table walk (smaps_rollup); /proc/PID/status's VmRSS comes from per-CPU counters
+    that may lag."""
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Rss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path) as file:
+                for line in file:
+                    if line.startswith(field):
+                        return int(line.split()[1])
+        except OSError:
+            continue
+    raise BenchError(f"no resident set size for pid {pid}")
 
 
 def listening(pid: int, port: int, udp: bool) -> bool:
@@ -120,9 +126,9 @@ class Bench:
 
     # -- processes -------------------------------------------------------------------------------------------
 
-    def spawn(self, role: str, name: str, argv: list, stdin=subprocess.DEVNULL) -> Process:
+    def spawn(self, role: str, name: str, argv: list, stdin=subprocess.DEVNULL, fresh_log: bool = False) -> Process:
         log_path = os.path.join(self.workdir, f"{name}.log")
-        log_file = open(log_path, "ab")
+        log_file = open(log_path, "wb" if fresh_log else "ab")
         popen = subprocess.Popen(
             ["ip", "netns", "exec", self.ns(role)] + argv, stdin=stdin, stdout=log_file, stderr=subprocess.STDOUT)
         log_file.close()
@@ -251,12 +257,11 @@ http {{
 
     # -- measurements ----------------------------------------------------------------------------------------
 
-    def idle_memory(self, proxy: Process, figures: dict) -> None:
-        count = self.args.idle_connections
-        before = rss_kib(proxy.pid)
+    def hold_connections(self, count: int) -> Process:
+        """A lan client holding `count` connections through the proxy, each answered once end to end."""
         client = self.spawn("lan", "idle-client", [
             "python3", "-B", os.path.join(HERE, "idle_connections.py"), "hold", WAN_V4, str(IDLE_PORT), str(count),
-            "120"], stdin=subprocess.PIPE)
+            "120"], stdin=subprocess.PIPE, fresh_log=True)
         try:
             limit = time.monotonic() + 90
             held = False
@@ -267,11 +272,28 @@ http {{
                 time.sleep(0.1)
             if not held:
                 raise BenchError(f"idle client did not hold {count} connections: {client.log_tail()}")
+            return client
+        except BaseException:
+            self.release(client)
+            raise
+
+    def release(self, client: Process) -> None:
+        client.popen.stdin.close()
+        self.stop(client)
+
+    def idle_memory(self, proxy: Process, figures: dict) -> None:
+        # A few connections first, so one-time costs (first cipher context, thread arenas) are not counted per
+        # connection.
+        self.release(self.hold_connections(50))
+        time.sleep(0.5)
+        before = rss_kib(proxy.pid)
+        count = self.args.idle_connections
+        client = self.hold_connections(count)
+        try:
             time.sleep(1)  # let the proxy finish its per-connection setup before reading its memory
             figures["rss_idle_per_1k_mib"] = (rss_kib(proxy.pid) - before) / count * 1000 / 1024
         finally:
-            client.popen.stdin.close()
-            self.stop(client)
+            self.release(client)
 
     def bulk(self, proxy: Process, reverse: bool, figures: dict) -> None:
         key = "tcp_down" if reverse else "tcp_up"
