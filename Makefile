@@ -1,7 +1,7 @@
 # ss-redir: the two commands README promises, and the pieces they are made of.
 SWIFT ?= swift
 
-.PHONY: deps build release test demo clean
+.PHONY: deps build release test demo bench clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -19,6 +19,11 @@ test: build
 # Builds release and shows the main job on a throwaway gateway in network namespaces.
 demo: release
 	SS_REDIR_BIN=$$($(SWIFT) build -c release --show-bin-path)/ss-redir bash scripts/demo.sh
+
+# Ours against shadowsocks-libev's ss-redir on the namespace testbed (root, ~15 min; BENCH_QUICK=1 for a
+# one-minute smoke check). Rewrites docs/performance.md's results. Not part of `test`: figures, not verdicts.
+bench: deps
+	bash scripts/bench/run.sh
 
 clean:
 	rm -rf .build

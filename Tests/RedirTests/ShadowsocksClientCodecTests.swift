@@ -53,6 +53,34 @@ import Testing
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
 
+    /// A 64 KiB read sealed whole would need a 128 KiB buffer (mmap'ed by glibc on every write); the codec seals
+    /// it into several smaller buffers, in order, completing the write's promise once all are written.
+    @Test(arguments: [65_536, 3 * 0x3FFF, 3 * 0x3FFF + 1, 200_000])
+    func largeWritesAreSealedIntoBuffersUnder64KiB(size: Int) throws {
+        let channel = try makeChannel()
+        let first = ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let second = ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+        try channel.writeAndFlush(first).wait()
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(second, promise: promise)
+        try promise.futureResult.wait()
+
+        var decoder = AEADChunkDecoder(key: key)
+        var plaintext = ByteBuffer()
+        var buffers = 0
+        while var written = try channel.readOutbound(as: ByteBuffer.self) {
+            buffers += 1
+            #expect(written.capacity <= 65_536, "buffer \(buffers) has a capacity of \(written.capacity)")
+            while var chunk = try decoder.decode(buffer: &written) { plaintext.writeBuffer(&chunk) }
+            #expect(written.readableBytes == 0, "buffer \(buffers) ends inside a chunk")
+        }
+        #expect(buffers >= 2 * ((size + 3 * 0x3FFF - 1) / (3 * 0x3FFF)))
+        #expect(try plaintext.readSocksAddress() == target)
+        #expect(plaintext.readSlice(length: size) == first)
+        #expect(plaintext == second)
+        _ = try channel.finish(acceptAlreadyClosed: true)
+    }
+
     @Test func serverBytesAreDecryptedDripFed() throws {
         let channel = try makeChannel()
         var encoder = try AEADChunkEncoder(key: key)

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "CShadowsocksLinuxMalloc.h"
 #include "CShadowsocksLinuxUDP.h"
 
 /// Reads the pre-NAT destination of a REDIRECTed TCP connection (netfilter conntrack):

@@ -1,0 +1,8 @@
+#ifndef C_SHADOWSOCKS_LINUX_MALLOC_H
+#define C_SHADOWSOCKS_LINUX_MALLOC_H
+
+/// glibc mallopt(M_TRIM_THRESHOLD): free memory at the top of a malloc arena stays mapped up to `bytes` instead of
+/// going back to the kernel (malloc.h is not part of Swift's Glibc module). Returns 1 on success, 0 otherwise.
+int c_ss_malloc_set_trim_threshold(int bytes);
+
+#endif

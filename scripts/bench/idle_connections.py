@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Idle connections for the memory figure: a wan listener that answers one byte per connection and then
+holds it, and a lan client that opens N connections through the proxy, waits for each answer (so every hop
+of the chain is established), then holds them all until stdin closes or the time limit passes.
+
+Usage: idle_connections.py serve HOST PORT
+       idle_connections.py hold HOST PORT COUNT [SECONDS]
+The client prints "held N" once all are open (or "failed after K: ERROR" and exits 1).
+"""
+import selectors
+import socket
+import sys
+import time
+
+
+def serve(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(4096)
+    listener.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    held = []
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is listener:
+                try:
+                    connection, _ = listener.accept()
+                except BlockingIOError:
+                    continue
+                connection.setblocking(False)
+                selector.register(connection, selectors.EVENT_READ)
+                continue
+            connection = key.fileobj
+            try:
+                data = connection.recv(64)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            selector.unregister(connection)
+            if data:
+                connection.send(b"!")
+                held.append(connection)  # answered once; now idle until the client closes
+            else:
+                connection.close()
+
+
+def hold(host: str, port: int, count: int, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    sockets = []
+    for index in range(count):
+        if time.monotonic() > deadline:
+            print(f"failed after {index}: time limit", flush=True)
+            return 1
+        try:
+            connection = socket.create_connection((host, port), timeout=5)
+            connection.sendall(b"?")
+            if connection.recv(1) != b"!":
+                raise OSError("no answer")
+        except OSError as error:
+            print(f"failed after {index}: {error}", flush=True)
+            return 1
+        sockets.append(connection)
+    print(f"held {len(sockets)}", flush=True)
+    # Hold until the parent closes our stdin (or the time limit), then close everything.
+    selector = selectors.DefaultSelector()
+    selector.register(sys.stdin, selectors.EVENT_READ)
+    selector.select(timeout=max(0.0, deadline - time.monotonic()))
+    for connection in sockets:
+        connection.close()
+    return 0
+
+
+def main() -> int:
+    if len(sys.argv) >= 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+        return 0
+    if len(sys.argv) >= 5 and sys.argv[1] == "hold":
+        seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
+        return hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), seconds)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
