@@ -543,7 +543,7 @@ def main() -> int:
         try:
             report = bench.profile(args.profile, args.impls[0], args.ciphers[0])
         except (BenchError, KeyboardInterrupt) as error:
-            log(f"stopped: {error or 'interrupted'}")
+            log(f"stopped: {str(error) or 'interrupted'}")
             return 1
         finally:
             bench.stop_all()
@@ -558,7 +558,7 @@ def main() -> int:
     try:
         runs = bench.measure()
     except (BenchError, KeyboardInterrupt) as error:
-        log(f"stopped: {error or 'interrupted'}")
+        log(f"stopped: {str(error) or 'interrupted'}")
         return 1
     finally:
         bench.stop_all()

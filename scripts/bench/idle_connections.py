@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Idle connections for the memory figure: a wan listener that answers one byte per connection and then
-holds it, and a lan client that opens N connections through the proxy, waits for each answer (so every hop
-of the chain is established), then holds them all until stdin closes or the time limit passes.
+"""Idle connections for the memory figure: a wan listener that answers each message with one byte and keeps the
+connection until the client closes it, and a lan client that opens N connections through the proxy, waits for
+each answer (so every hop of the chain is established), then holds them all until stdin closes or the time
+limit passes.
 
 Usage: idle_connections.py serve HOST PORT
        idle_connections.py hold HOST PORT COUNT [SECONDS]
@@ -14,6 +15,8 @@ import time
 
 
 def serve(host: str, port: int) -> None:
+    """Answers every message with "!" and closes a connection at its EOF (a run holds thousands; leaking
+    them would exhaust the descriptors within a few runs)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -22,13 +25,15 @@ def serve(host: str, port: int) -> None:
     listener.setblocking(False)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
-    held = []
     while True:
         for key, _ in selector.select():
             if key.fileobj is listener:
                 try:
                     connection, _ = listener.accept()
-                except BlockingIOError:
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:  # out of descriptors: the client's connect times out and it reports that
+                    time.sleep(0.01)
                     continue
                 connection.setblocking(False)
                 selector.register(connection, selectors.EVENT_READ)
@@ -40,11 +45,13 @@ def serve(host: str, port: int) -> None:
                 continue
             except OSError:
                 data = b""
-            selector.unregister(connection)
             if data:
-                connection.send(b"!")
-                held.append(connection)  # answered once; now idle until the client closes
-            else:
+                try:
+                    connection.send(b"!")
+                except OSError:
+                    data = b""
+            if not data:
+                selector.unregister(connection)
                 connection.close()
 
 
