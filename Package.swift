@@ -23,7 +23,10 @@ let package = Package(
         // -f pid file + background, -a user, --log-file, the seed's -d start|stop|restart; shared by the executables.
         .target(
             name: "Daemon",
-            dependencies: ["CPrivileges", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CPrivileges", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),

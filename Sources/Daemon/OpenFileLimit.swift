@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 
 /// RLIMIT_NOFILE. A relay holds two descriptors per connection, and init systems (procd, many service managers)
 /// start services with a soft limit of 1024: the soft limit goes up to the hard one at start, and `-n`/`nofile`
@@ -24,5 +25,14 @@ public enum OpenFileLimit {
         value.rlim_cur = value.rlim_max
         guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &value) == 0 else { return nil }
         return (UInt64(old), UInt64(value.rlim_max))
+    }
+
+    /// At start: `-n`/`nofile` when configured, else the soft limit up to the hard one; logged either way.
+    public static func apply(configured limit: Int?, logger: Logger) {
+        if let limit {
+            if let problem = set(to: limit) { logger.warning("\(problem)") }
+        } else if let raised = raiseSoftToHard() {
+            logger.info("open-file limit raised from \(raised.from) to \(raised.to)")
+        }
     }
 }

@@ -98,6 +98,11 @@ public enum CipherMethod: String, CaseIterable, Sendable, Hashable {
         self.init(rawValue: name.lowercased())
     }
 
+    /// The one-line warnings for the insecure methods among `methods`, each once, in name order (logged at start).
+    public static func securityWarnings(for methods: [CipherMethod]) -> [String] {
+        Set(methods).sorted { $0.name < $1.name }.compactMap(\.securityWarning)
+    }
+
     /// For error messages: "aes-128-gcm, ..., chacha20-ietf-poly1305; legacy stream ciphers (insecure): ...".
     public static var supportedNames: String {
         (aeadCases + aead2022Cases).map(\.rawValue).joined(separator: ", ") + "; legacy stream ciphers (insecure): "

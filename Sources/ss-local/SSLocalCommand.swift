@@ -4,6 +4,7 @@ import Daemon
 import Logging
 import Redir
 import ServiceLifecycle
+import ShadowsocksCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -58,11 +59,7 @@ struct SSLocalCommand: AsyncParsableCommand {
             printError(error.message)
             throw ExitCode(2)
         }
-        if let limit = configuration.nofile {
-            if let problem = OpenFileLimit.set(to: limit) { logger.warning("\(problem)") }
-        } else {
-            OpenFileLimit.raiseSoftToHard()
-        }
+        OpenFileLimit.apply(configured: configuration.nofile, logger: logger)
         let process: DaemonProcess
         do {
             process = try daemon.prepare(program: "ss-local")
@@ -77,8 +74,8 @@ struct SSLocalCommand: AsyncParsableCommand {
         let configuration = prepared.configuration
         let logger = prepared.logger
         defer { prepared.process.finish() }
-        for method in Set(configuration.members.map(\.key.method)).sorted(by: { $0.name < $1.name }) {
-            if let warning = method.securityWarning { logger.warning("\(warning)") }
+        for warning in CipherMethod.securityWarnings(for: configuration.members.map(\.key.method)) {
+            logger.warning("\(warning)")
         }
         var service = RedirService(configuration: configuration, logger: logger)
         service.socksOnly = true

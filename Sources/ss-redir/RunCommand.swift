@@ -5,6 +5,7 @@ import Logging
 import Netfilter
 import Redir
 import ServiceLifecycle
+import ShadowsocksCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -207,11 +208,7 @@ struct RunCommand: AsyncParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
-        if let limit = configuration.nofile {
-            if let problem = OpenFileLimit.set(to: limit) { logger.warning("\(problem)") }
-        } else if let raised = OpenFileLimit.raiseSoftToHard() {
-            logger.info("open-file limit raised from \(raised.from) to \(raised.to)")
-        }
+        OpenFileLimit.apply(configured: configuration.nofile, logger: logger)
         return Prepared(configuration: configuration, logger: logger, process: process)
     }
 
@@ -219,8 +216,8 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = prepared.configuration
         let logger = prepared.logger
         defer { prepared.process.finish() }
-        for method in Set(configuration.members.map(\.key.method)).sorted(by: { $0.name < $1.name }) {
-            if let warning = method.securityWarning { logger.warning("\(warning)") }
+        for warning in CipherMethod.securityWarnings(for: configuration.members.map(\.key.method)) {
+            logger.warning("\(warning)")
         }
         var rules: AutoSetup?
         if autoSetup {

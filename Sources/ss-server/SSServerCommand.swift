@@ -3,6 +3,7 @@ import Config
 import Daemon
 import Logging
 import ServiceLifecycle
+import ShadowsocksCrypto
 import ShadowsocksServer
 
 /// `ss-server`: the Shadowsocks server (the seed's ssserver on our relay code) with shadowsocks-libev's flags.
@@ -134,11 +135,7 @@ struct SSServerCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        if let limit = configuration.nofile {
-            if let problem = OpenFileLimit.set(to: limit) { logger.warning("\(problem)") }
-        } else {
-            OpenFileLimit.raiseSoftToHard()
-        }
+        OpenFileLimit.apply(configured: configuration.nofile, logger: logger)
         let process: DaemonProcess
         do {
             process = try daemon.prepare(program: "ss-server")
@@ -152,8 +149,8 @@ struct SSServerCommand: AsyncParsableCommand {
     func run(prepared: Prepared) async throws {
         let logger = prepared.logger
         defer { prepared.process.finish() }
-        for method in Set(prepared.configuration.ports.map(\.key.method)).sorted(by: { $0.name < $1.name }) {
-            if let warning = method.securityWarning { logger.warning("\(warning)") }
+        for warning in CipherMethod.securityWarnings(for: prepared.configuration.ports.map(\.key.method)) {
+            logger.warning("\(warning)")
         }
         var service = ServerService(configuration: prepared.configuration, logger: logger)
         service.onReady = { prepared.process.signalReady() }
