@@ -19,37 +19,19 @@ public enum ConfigFile {
     }
 
     public static func load(path: String) throws(ConfigError) -> Loaded {
-        guard let text = TextFileReader.read(path) else {
-            throw ConfigError("\(path): cannot read config file (\(String(cString: strerror(errno)))); check the path given to -c")
-        }
-        return try parse(text, path: path)
+        try parse(ConfigValues.read(path), path: path)
     }
 
     public static func parse(_ text: String, path: String) throws(ConfigError) -> Loaded {
-        let root: JSONNode
-        do {
-            root = try JSONDocument.parse(text)
-        } catch {
-            throw ConfigError("\(path):\(error.line): invalid JSON: \(error.message)")
-        }
-        guard case .object(let members) = root.value else {
-            throw ConfigError("\(path):\(root.line): the config must be a JSON object { ... }, found \(root.typeName)")
-        }
+        let members = try ConfigValues.members(of: text, path: path)
         var settings = RedirSettings()
         var unknown: [String] = []
         for (key, node) in members {
             let origin = "\(path):\(node.line): key \"\(key)\""
             func string(_ expected: String = "a string") throws(ConfigError) -> String {
-                switch node.value {
-                case .string(let text): return text
-                case .number(let text): return text
-                default: throw ConfigError("\(origin): expected \(expected), found \(node.typeName)")
-                }
+                try ConfigValues.string(node, origin: origin, expected: expected)
             }
-            func bool() throws(ConfigError) -> Bool {
-                if case .bool(let flag) = node.value { return flag }
-                throw ConfigError("\(origin): expected true or false, found \(node.typeName)")
-            }
+            func bool() throws(ConfigError) -> Bool { try ConfigValues.bool(node, origin: origin) }
             guard let field = RedirSettings.Field(rawValue: key) else {
                 if !knownForeignKeys.contains(key) { unknown.append("\(path):\(node.line): \(key)") }
                 continue
@@ -57,9 +39,9 @@ public enum ConfigFile {
             settings.origins[field] = origin
             switch field {
             case .server:
-                settings.servers = try stringList(node, origin: origin)
+                settings.servers = try ConfigValues.stringList(node, origin: origin)
             case .localAddress:
-                settings.localAddresses = try stringList(node, origin: origin)
+                settings.localAddresses = try ConfigValues.stringList(node, origin: origin)
             case .serverPort: settings.serverPort = try string("a port number")
             case .localPort: settings.localPort = try string("a port number")
             case .password: settings.password = try string()
@@ -85,8 +67,8 @@ public enum ConfigFile {
                     specs.append(try ServerEntry.parse(entry, origin: "\(path):\(entry.line): servers[\(index)]"))
                 }
                 settings.serverSpecs = specs
-            case .serverURLs: settings.serverURLs = try stringList(node, origin: origin)
-            case .serversFiles: settings.serversFiles = try stringList(node, origin: origin)
+            case .serverURLs: settings.serverURLs = try ConfigValues.stringList(node, origin: origin)
+            case .serversFiles: settings.serversFiles = try ConfigValues.stringList(node, origin: origin)
             case .strategy: settings.strategy = try string("a strategy name")
             case .probeTarget: settings.probeTarget = try string("host:port")
             case .probeInterval: settings.probeInterval = try string("a number of seconds")
@@ -94,14 +76,14 @@ public enum ConfigFile {
             case .metrics: settings.metrics = try string("ADDRESS:PORT")
             case .probeUDPTarget: settings.probeUDPTarget = try string("host:port")
             case .halfCloseWait: settings.halfCloseWait = try string("a number of seconds")
-            case .socks: settings.socks = try stringList(node, origin: origin)
+            case .socks: settings.socks = try ConfigValues.stringList(node, origin: origin)
             case .socksUsername: settings.socksUsername = try string()
             case .socksPassword: settings.socksPassword = try string()
-            case .bypassFiles: settings.bypassFiles = try stringList(node, origin: origin)
-            case .proxyFiles: settings.proxyFiles = try stringList(node, origin: origin)
-            case .lanInterfaces: settings.lanInterfaces = try stringList(node, origin: origin)
+            case .bypassFiles: settings.bypassFiles = try ConfigValues.stringList(node, origin: origin)
+            case .proxyFiles: settings.proxyFiles = try ConfigValues.stringList(node, origin: origin)
+            case .lanInterfaces: settings.lanInterfaces = try ConfigValues.stringList(node, origin: origin)
             case .acl: settings.acl = relative(try string("an ACL file path"), to: path)
-            case .rules: settings.rules = try stringList(node, origin: origin).map { relative($0, to: path) }
+            case .rules: settings.rules = try ConfigValues.stringList(node, origin: origin).map { relative($0, to: path) }
             case .dnsListen: settings.dnsListen = try string("ADDRESS:PORT")
             case .dnsRemote: settings.dnsRemote = try string("ADDRESS:PORT")
             case .dnsDirect: settings.dnsDirect = try string("ADDRESS:PORT")
@@ -110,7 +92,7 @@ public enum ConfigFile {
             case .hostsFile: settings.hostsFile = try string("a file path")
             case .plugin: settings.plugin = try string("a plugin program")
             case .pluginOptions: settings.pluginOptions = try string("plugin options (key=value;...)")
-            case .pluginArguments: settings.pluginArguments = try stringList(node, origin: origin)
+            case .pluginArguments: settings.pluginArguments = try ConfigValues.stringList(node, origin: origin)
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)
@@ -130,21 +112,4 @@ public enum ConfigFile {
         return prefix + configPath[...slash] + file
     }
 
-    /// `"server": "a"` or `"server": ["a", "b"]`.
-    static func stringList(_ node: JSONNode, origin: String) throws(ConfigError) -> [String] {
-        switch node.value {
-        case .string(let text): return [text]
-        case .array(let elements):
-            var list: [String] = []
-            for element in elements {
-                guard case .string(let text) = element.value else {
-                    throw ConfigError("\(origin): expected a string or an array of strings, found \(element.typeName) in the array")
-                }
-                list.append(text)
-            }
-            return list
-        default:
-            throw ConfigError("\(origin): expected a string or an array of strings, found \(node.typeName)")
-        }
-    }
 }

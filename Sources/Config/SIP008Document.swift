@@ -62,7 +62,7 @@ enum ServerEntry {
                 spec.udp = mode != RelayMode.tcpOnly.rawValue
             case "plugin": spec.plugin = try text()
             case "plugin_opts": spec.pluginOptions = try text()
-            case "plugin_args": spec.pluginArguments = try ConfigFile.stringList(value, origin: "\(origin): key \"plugin_args\"")
+            case "plugin_args": spec.pluginArguments = try ConfigValues.stringList(value, origin: "\(origin): key \"plugin_args\"")
             default:
                 continue  // id, bytes_used, ...: not needed to connect
             }

@@ -21,45 +21,26 @@ public enum ServerConfigFile {
     }
 
     public static func load(path: String) throws(ConfigError) -> Loaded {
-        guard let text = TextFileReader.read(path) else {
-            throw ConfigError(
-                "\(path): cannot read config file (\(String(cString: strerror(errno)))); check the path given to -c")
-        }
-        return try parse(text, path: path)
+        try parse(ConfigValues.read(path), path: path)
     }
 
     public static func parse(_ text: String, path: String) throws(ConfigError) -> Loaded {
-        let root: JSONNode
-        do {
-            root = try JSONDocument.parse(text)
-        } catch {
-            throw ConfigError("\(path):\(error.line): invalid JSON: \(error.message)")
-        }
-        guard case .object(let members) = root.value else {
-            throw ConfigError("\(path):\(root.line): the config must be a JSON object { ... }, found \(root.typeName)")
-        }
+        let members = try ConfigValues.members(of: text, path: path)
         var settings = ServerSettings()
         var unknown: [String] = []
         for (key, node) in members {
             let origin = "\(path):\(node.line): key \"\(key)\""
             func string(_ expected: String = "a string") throws(ConfigError) -> String {
-                switch node.value {
-                case .string(let text): return text
-                case .number(let text): return text
-                default: throw ConfigError("\(origin): expected \(expected), found \(node.typeName)")
-                }
+                try ConfigValues.string(node, origin: origin, expected: expected)
             }
-            func bool() throws(ConfigError) -> Bool {
-                if case .bool(let flag) = node.value { return flag }
-                throw ConfigError("\(origin): expected true or false, found \(node.typeName)")
-            }
+            func bool() throws(ConfigError) -> Bool { try ConfigValues.bool(node, origin: origin) }
             guard let field = ServerSettings.Field(rawValue: key) else {
                 if !knownForeignKeys.contains(key) { unknown.append("\(path):\(node.line): \(key)") }
                 continue
             }
             settings.origins[field] = origin
             switch field {
-            case .server: settings.servers = try stringList(node, origin: origin)
+            case .server: settings.servers = try ConfigValues.stringList(node, origin: origin)
             case .serverPort: settings.serverPort = try string("a port number")
             case .password: settings.password = try string()
             case .key: settings.key = try string()
@@ -71,11 +52,11 @@ public enum ServerConfigFile {
             case .noDelay: settings.noDelay = try bool()
             case .nofile: settings.nofile = try string("a number")
             case .maxConnections: settings.maxConnections = try string("a number")
-            case .forbiddenIP: settings.forbiddenIP = try stringList(node, origin: origin)
+            case .forbiddenIP: settings.forbiddenIP = try ConfigValues.stringList(node, origin: origin)
             case .portPassword: settings.portPasswords = try portPasswords(node, path: path, origin: origin)
             case .plugin: settings.plugin = try string("a plugin program")
             case .pluginOptions: settings.pluginOptions = try string("plugin options (key=value;...)")
-            case .pluginArguments: settings.pluginArguments = try stringList(node, origin: origin)
+            case .pluginArguments: settings.pluginArguments = try ConfigValues.stringList(node, origin: origin)
             }
         }
         return Loaded(settings: settings, unknownKeys: unknown)
@@ -100,22 +81,4 @@ public enum ServerConfigFile {
         return entries
     }
 
-    /// `"key": "a"` or `"key": ["a", "b"]`.
-    private static func stringList(_ node: JSONNode, origin: String) throws(ConfigError) -> [String] {
-        switch node.value {
-        case .string(let text): return [text]
-        case .array(let elements):
-            var list: [String] = []
-            for element in elements {
-                guard case .string(let text) = element.value else {
-                    throw ConfigError(
-                        "\(origin): expected a string or an array of strings, found \(element.typeName) in the array")
-                }
-                list.append(text)
-            }
-            return list
-        default:
-            throw ConfigError("\(origin): expected a string or an array of strings, found \(node.typeName)")
-        }
-    }
 }
