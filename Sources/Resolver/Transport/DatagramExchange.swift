@@ -14,7 +14,6 @@ enum DatagramExchange {
         on eventLoop: any EventLoop, socket settings: SocketSettings
     ) async throws -> NameserverReply {
         let promise = eventLoop.makePromise(of: NameserverReply.self)
-        let deadline = eventLoop.scheduleTask(in: timeout) { promise.fail(TransportFailure.timedOut) }
         let bootstrap = settings.apply(
             to: DatagramBootstrap(group: eventLoop)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: receiveBufferSize))
@@ -29,10 +28,12 @@ enum DatagramExchange {
             do {
                 channel = try await bootstrap.connect(to: server).get()
             } catch {
-                deadline.cancel()
                 promise.fail(error)
                 throw TransportFailure.mapping(error)
             }
+            // The wait is for the server, from the moment the query goes out: on a loaded machine opening the
+            // socket can take longer than `timeout`, and a timer started before it would expire unsent tries.
+            let deadline = eventLoop.scheduleTask(in: timeout) { promise.fail(TransportFailure.timedOut) }
             promise.futureResult.whenComplete { _ in
                 deadline.cancel()
                 channel.close(promise: nil)
