@@ -3,12 +3,16 @@
 public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
     public let method: CipherMethod
     public let bytes: [UInt8]
+    /// SIP023 identity PSKs (iPSK0, iPSK1, …) written before the user PSK as `iPSK0:iPSK1:uPSK`; `bytes` is then
+    /// the user PSK. Empty for every key but a multi-user Shadowsocks 2022 one.
+    public let identityKeys: [[UInt8]]
 
     /// Not for 2022 methods: SIP022 section 2.1 forbids deriving their key from a password (see `init(method:psk:)`).
     public init(method: CipherMethod, password: String) {
         assert(method.kind != .aead2022, "SIP022 keys are base64 PSKs, never EVP_BytesToKey")
         self.method = method
         self.bytes = KeyDerivation.bytesToKey(password: Array(password.utf8), keyLength: method.keySize)
+        self.identityKeys = []
     }
 
     public init(method: CipherMethod, rawKey: [UInt8]) throws {
@@ -17,6 +21,27 @@ public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
         }
         self.method = method
         self.bytes = rawKey
+        self.identityKeys = []
+    }
+
+    /// A multi-user Shadowsocks 2022 key (SIP023): the identity PSKs of the relays/server in front of the user
+    /// PSK `rawKey`. Only the AES methods have identity headers (they are AES blocks).
+    public init(method: CipherMethod, rawKey: [UInt8], identityKeys: [[UInt8]]) throws {
+        try self.init(method: method, rawKey: rawKey)
+        guard !identityKeys.isEmpty else { return }
+        guard method.kind == .aead2022, method != .blake3ChaCha20Poly1305 else {
+            throw CryptoError(.wrongKind, "\(method.name) has no identity headers (SIP023: 2022 AES methods only)")
+        }
+        for key in identityKeys where key.count != method.keySize {
+            throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize)-byte identity keys, got \(key.count)")
+        }
+        self = MasterKey(checked: method, bytes: rawKey, identityKeys: identityKeys)
+    }
+
+    private init(checked method: CipherMethod, bytes: [UInt8], identityKeys: [[UInt8]]) {
+        self.method = method
+        self.bytes = bytes
+        self.identityKeys = identityKeys
     }
 
     public var description: String { "MasterKey(\(method.name), redacted)" }

@@ -28,7 +28,7 @@ public final class SIP022ClientPacketCodec: ShadowsocksUDPCodec {
     }
 
     public func sealedSize(target: SocksAddress, payloadCount: Int) -> Int {
-        cipher.overhead + SIP022PacketBody.headerSize(server: false) + target.encodedLength + payloadCount
+        cipher.sealOverhead + SIP022PacketBody.headerSize(server: false) + target.encodedLength + payloadCount
     }
 
     public func seal(target: SocksAddress, payload: ByteBuffer, into output: inout ByteBuffer) throws {

@@ -6,6 +6,8 @@ import ShadowsocksCrypto
 ///   nonce = separate header bytes 4..<16)(body);
 /// - 2022-blake3-chacha20-poly1305 (section 4.1): 24-byte random nonce || XChaCha20-Poly1305(PSK)(session id ||
 ///   packet id || body).
+/// With SIP023 identity keys (a multi-user client), sealed packets carry the separate header encrypted with iPSK0
+/// and one identity header per iPSK after it; replies have none and are opened with the user PSK.
 /// Session AEADs are cached per session id (bounded). Not thread-safe: one per relay owner.
 final class SIP022PacketCipher {
     struct Opened {
@@ -26,6 +28,7 @@ final class SIP022PacketCipher {
 
     let key: MasterKey
     private let construction: Construction
+    private let identityLayers: [(encrypter: AESBlockCipher, namedHash: [UInt8])]
     private var sealers: [UInt64: AEADCipher] = [:]
     private var openers: [UInt64: AEADCipher] = [:]
 
@@ -39,18 +42,22 @@ final class SIP022PacketCipher {
             construction = .xchacha(try XChaCha20Poly1305(key: key.bytes))
         default:
             construction = .aes(
-                headerEncrypter: try AESBlockCipher(key: key.bytes, encrypting: true),
+                headerEncrypter: try AESBlockCipher(key: key.identityKeys.first ?? key.bytes, encrypting: true),
                 headerDecrypter: try AESBlockCipher(key: key.bytes, encrypting: false))
         }
+        identityLayers = try key.sip023PacketIdentityLayers()
     }
 
-    /// The bytes a packet adds to its body.
+    /// The bytes a received packet adds to its body.
     var overhead: Int {
         switch construction {
         case .aes: Self.separateHeaderSize + key.method.tagSize
         case .xchacha: XChaCha20Poly1305.nonceSize + Self.separateHeaderSize + XChaCha20Poly1305.tagSize
         }
     }
+
+    /// The bytes a sealed packet adds to its body (identity headers included).
+    var sealOverhead: Int { overhead + key.identityHeadersSize }
 
     func seal(sessionID: UInt64, packetID: UInt64, body: [UInt8], into output: inout ByteBuffer) throws {
         var header = ByteBuffer()
@@ -61,6 +68,10 @@ final class SIP022PacketCipher {
         case .aes(let encrypter, _):
             let cipher = try sessionCipher(sessionID, sealing: true)
             output.writeBytes(try encrypter.process(separate))
+            for layer in identityLayers {
+                // SIP023 UDP: blake3(next key)[0..16] XOR the separate header, so each packet's block differs.
+                output.writeBytes(try layer.encrypter.process(zip(layer.namedHash, separate).map { $0 ^ $1 }))
+            }
             output.writeBytes(try cipher.seal(body, nonce: Array(separate[4...])))
         case .xchacha(let aead):
             let nonce = try SecureRandom.bytes(XChaCha20Poly1305.nonceSize)

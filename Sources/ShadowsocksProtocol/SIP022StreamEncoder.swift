@@ -17,6 +17,8 @@ public struct SIP022StreamEncoder {
     private var pendingHeader: Header?
     private let clock: () -> UInt64
     private let tagSize: Int
+    /// SIP023 identity headers a request writes between its salt and its first chunk (empty without iPSKs).
+    private let identityHeaders: [UInt8]
 
     /// `salt` and `clock` are fixed only by known-answer tests.
     init(key: MasterKey, header: Header, salt: [UInt8]? = nil, clock: @escaping () -> UInt64 = SIP022Framing.currentTime)
@@ -29,6 +31,11 @@ public struct SIP022StreamEncoder {
         self.pendingHeader = header
         self.clock = clock
         self.tagSize = key.method.tagSize
+        if case .request = header {
+            self.identityHeaders = try key.sip023StreamIdentityHeaders(salt: salt)
+        } else {
+            self.identityHeaders = []
+        }
     }
 
     /// A client's request stream to `target`.
@@ -50,7 +57,8 @@ public struct SIP022StreamEncoder {
         var bound = count + chunks * (AEADFraming.lengthFieldSize + 2 * tagSize)
         switch pendingHeader {
         case .request(let target):
-            bound += salt.count + SIP022Framing.requestFixedHeaderSize + tagSize + target.encodedLength + 2
+            bound += salt.count + identityHeaders.count + SIP022Framing.requestFixedHeaderSize + tagSize
+                + target.encodedLength + 2
                 + SIP022Framing.maximumPadding + tagSize
         case .response:
             bound += salt.count + SIP022Framing.responseFixedHeaderSize(saltSize: salt.count) + tagSize
@@ -116,6 +124,7 @@ public struct SIP022StreamEncoder {
         fixed.writeInteger(clock())
         fixed.writeInteger(UInt16(variable.readableBytes))
         output.writeBytes(salt)
+        output.writeBytes(identityHeaders)
         try seal(fixed.readableBytesView, into: &output)
         try seal(variable.readableBytesView, into: &output)
     }

@@ -88,7 +88,7 @@ public struct ServerConfiguration: Sendable {
                 }
                 let key =
                     method.kind == .aead2022
-                    ? try PreSharedKey.parse(entry.password, method: method, origin: entry.origin)
+                    ? try PreSharedKey.parse(entry.password, method: method, origin: entry.origin, server: true)
                     : MasterKey(method: method, password: entry.password)
                 ports.append(Port(port: port, key: key))
             }
@@ -165,7 +165,7 @@ public struct ServerConfiguration: Sendable {
         // SIP022: `-k` and `--key` both carry the base64 PSK.
         if method.kind == .aead2022, let text = settings.key ?? settings.password, !text.isEmpty {
             return try PreSharedKey.parse(
-                text, method: method, origin: settings.origin(settings.key != nil ? .key : .password))
+                text, method: method, origin: settings.origin(settings.key != nil ? .key : .password), server: true)
         }
         if let keyText = settings.key {
             guard let raw = Base64Key.decode(keyText), !raw.isEmpty else {

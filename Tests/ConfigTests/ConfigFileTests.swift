@@ -1,3 +1,4 @@
+import ShadowsocksCrypto
 import Testing
 
 @testable import Config
@@ -135,6 +136,39 @@ import Testing
             Issue.record("a password that is not base64 must be refused for a 2022 method")
         } catch {
             #expect(error.message.contains("2022-blake3-aes-256-gcm needs a base64 32-byte key"))
+        }
+    }
+
+    // SIP023: `iPSK:uPSK` (identity keys first, the user's key last), AES 2022 methods only, client side only.
+    @Test func sip023IdentityKeysBeforeTheUserKey() throws {
+        var settings = RedirSettings()
+        settings.servers = ["s"]
+        settings.serverPort = "1"
+        settings.localPort = "2"
+        settings.method = "2022-blake3-aes-128-gcm"
+        settings.password = "AAECAwQFBgcICQoLDA0ODw==:ZGVmZ2hpamtsbW5vcHFycw=="
+        let key = try RedirConfiguration.resolve(settings).members[0].key
+        #expect(key.identityKeys == [Array(0..<16)])
+        #expect(key.bytes == Array(100..<116))
+        settings.password = "AAECAwQFBgcICQoLDA0ODw==:AAECAwQFBgcICQoLDA0O"
+        do {
+            _ = try RedirConfiguration.resolve(settings)
+            Issue.record("a short user key must be refused")
+        } catch {
+            #expect(error.message.contains("needs a 16-byte key (the user key, last of 2), the base64 decodes to 15 bytes"))
+        }
+        settings.method = "2022-blake3-chacha20-poly1305"
+        settings.password = Array(repeating: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", count: 2).joined(separator: ":")
+        do {
+            _ = try RedirConfiguration.resolve(settings)
+            Issue.record("identity keys must be refused for chacha20")
+        } catch {
+            #expect(error.message.contains("has no identity headers"))
+        }
+        #expect(throws: ConfigError.self) {
+            try PreSharedKey.parse(
+                "AAECAwQFBgcICQoLDA0ODw==:ZGVmZ2hpamtsbW5vcHFycw==", method: .blake3AES128GCM, origin: "flag -k",
+                server: true)
         }
     }
 

@@ -18,12 +18,19 @@ enum SingBoxPeer {
 
 extension Testbed {
     /// sing-box in wan as a Shadowsocks server on `port` (a `shadowsocks` inbound and a `direct` outbound).
-    func startSingBoxServer(method: String, psk: String, port: Int = ProxyChain.serverPort) throws -> BackgroundProcess {
+    /// `users`: a multi-user 2022 server (SIP023), `psk` being its identity key and each user's key theirs.
+    func startSingBoxServer(
+        method: String, psk: String, port: Int = ProxyChain.serverPort, users: [(name: String, psk: String)] = []
+    ) throws -> BackgroundProcess {
+        var inbound: [String: Any] = [
+            "type": "shadowsocks", "listen": "::", "listen_port": port, "method": method, "password": psk,
+        ]
+        if !users.isEmpty {
+            inbound["users"] = users.map { ["name": $0.name, "password": $0.psk] }
+        }
         let config = try writeSingBoxConfig(
             "sing-box-server.json",
-            inbounds: [
-                ["type": "shadowsocks", "listen": "::", "listen_port": port, "method": method, "password": psk]
-            ],
+            inbounds: [inbound],
             outbounds: [["type": "direct"]])
         let server = try start(.wan, name: "sing-box-server", [SingBoxPeer.binary!, "run", "-c", config])
         try waitUntilListening(.wan, port: port, for: server)
