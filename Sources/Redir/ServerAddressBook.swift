@@ -74,6 +74,13 @@ final class ServerAddressBook: Sendable {
         try await Self.tcpAddress(of: member, plugins: plugins) { try await self.address(of: $0) }
     }
 
+    /// The TCP address of a member when it needs no lookup: its running plugin's loopback port, or a server
+    /// given as an IP address. nil for a name (or a plugin that is not running): ask `tcpAddress(of:)`.
+    func immediateTCPAddress(of member: ServerMember) -> SocketAddress? {
+        if member.plugin != nil { return plugins?.localAddress(for: member) }
+        return try? SocketAddress(ipAddress: member.endpoint.host, port: member.endpoint.port)
+    }
+
     static func tcpAddress(
         of member: ServerMember, plugins: MemberPlugins?, server: (ServerEndpoint) async throws -> SocketAddress
     ) async throws -> SocketAddress {

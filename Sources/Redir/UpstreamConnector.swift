@@ -164,7 +164,10 @@ struct UpstreamConnector: Sendable {
             bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
         }
         let connecting: EventLoopFuture<Channel>
-        if let addressBook {
+        if let address = addressBook?.immediateTCPAddress(of: member) {
+            // No task hop for an address known now: a Task per connection cost a thread wake-up each.
+            connecting = bootstrap.connect(to: address)
+        } else if let addressBook {
             let configured = NIOLoopBound(bootstrap, eventLoop: eventLoop)
             connecting = eventLoop.makeFutureWithTask { try await addressBook.tcpAddress(of: member) }
                 .flatMap { configured.value.connect(to: $0) }
