@@ -42,9 +42,17 @@ struct UpstreamConnector: Sendable {
         let sniffed = sniffed.flatMap { name in
             IPAddress(name) == nil && !(name.hasPrefix("[") && name.hasSuffix("]")) ? name : nil
         }
+        let flow = lanSide.flow
+        flow?.destination = target
+        flow?.rule = "Match"
         if let routes {
             let (decision, domain, rules) = routes.decide(target: target, sniffed: sniffed)
             let named = domain.map { " (\($0))" } ?? ""
+            if let flow {
+                flow.host = domain ?? ""
+                flow.rule = decision.source.isDefaultAction ? "Match" : decision.action == .bypass ? "Bypass" : "Proxy"
+                flow.rulePayload = rules.origin(of: decision.source).map { "\($0)" } ?? ""
+            }
             if decision.action == .bypass {
                 logger.info("tcp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
                 connectDirect(lanSide, client: client, target: target, on: eventLoop, onConnected: onConnected,
@@ -90,6 +98,7 @@ struct UpstreamConnector: Sendable {
         }.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let upstreamSide):
+                lanSide.flow?.chains = [ControllerNames.direct]
                 counters?.opened()
                 lanSide.onClose = { up, down in counters?.closed(bytesUp: up, bytesDown: down) }
                 onConnected?()
@@ -118,6 +127,7 @@ struct UpstreamConnector: Sendable {
         connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let upstreamSide):
+                lanSide.flow?.chains = [ControllerNames.memberName(member, in: pool.members), ControllerNames.pool]
                 pool.recordSuccess(member)
                 pool.connectionOpened(member)
                 lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }
