@@ -39,10 +39,16 @@ package final class RelayedFlow {
         guard let destination else { return nil }
         let (up, down) = bytes
         return FlowView(
-            id: id, network: "tcp", inbound: inbound, sourceIP: source?.ipAddress ?? "", sourcePort: source?.port ?? 0,
+            id: id, network: "tcp", inbound: inbound, sourceIP: Self.unmapped(source?.ipAddress ?? ""),
+            sourcePort: source?.port ?? 0,
             destinationIP: destination.ipAddress?.description ?? "", destinationPort: Int(destination.port),
             host: host.isEmpty ? (destination.domainName ?? "") : host, rule: rule, rulePayload: rulePayload,
             chains: chains, upload: up, download: down, startNanoseconds: startNanoseconds)
+    }
+
+    /// A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; dashboards show them as a.b.c.d.
+    static func unmapped(_ address: String) -> String {
+        address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
     }
 
     /// A random (version 4) UUID, the id format dashboards get from mihomo.
