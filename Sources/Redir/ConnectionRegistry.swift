@@ -1,18 +1,23 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import Controller
+import ShadowsocksProtocol
 
 /// The relayed LAN connections that are open: so shutdown can let them finish and then close the rest, and
 /// so the controller can list them (`RelayedFlow`) and close one. The lock is taken once when a connection
 /// opens and once when it closes, never per relayed chunk.
 package final class ConnectionRegistry: Sendable {
     private struct Entry: Sendable {
-        let channel: Channel
+        let eventLoop: EventLoop
         let flow: NIOLoopBound<RelayedFlow>
+        let close: @Sendable () -> Void
     }
 
     private struct State {
+        /// TCP connections (what shutdown drains and status counts).
         var entries: [String: Entry] = [:]
+        /// UDP associations, listed for the controller only (the UDP front ends them itself).
+        var associations: [String: Entry] = [:]
         /// Bytes of the flows that have closed (the open ones are read from their handlers).
         var closedUp: UInt64 = 0
         var closedDown: UInt64 = 0
@@ -28,7 +33,8 @@ package final class ConnectionRegistry: Sendable {
         let flow = RelayedFlow(id: RelayedFlow.makeID(), inbound: inbound, source: channel.remoteAddress)
         let bound = NIOLoopBound(flow, eventLoop: channel.eventLoop)
         let id = flow.id
-        state.withLockedValue { $0.entries[id] = Entry(channel: channel, flow: bound) }
+        let entry = Entry(eventLoop: channel.eventLoop, flow: bound, close: { channel.close(promise: nil) })
+        state.withLockedValue { $0.entries[id] = entry }
         channel.closeFuture.whenComplete { [state] _ in
             let (up, down) = bound.value.bytes
             state.withLockedValue {
@@ -40,14 +46,35 @@ package final class ConnectionRegistry: Sendable {
         return flow
     }
 
+    /// A UDP association (created on `eventLoop`); `close` ends it there when the controller asks.
+    func trackAssociation(
+        source: SocketAddress, destination: SocksAddress, eventLoop: EventLoop, close: @escaping @Sendable () -> Void
+    ) -> RelayedFlow {
+        let flow = RelayedFlow(id: RelayedFlow.makeID(), network: "udp", inbound: "TProxy", source: source)
+        flow.destination = destination
+        let entry = Entry(eventLoop: eventLoop, flow: NIOLoopBound(flow, eventLoop: eventLoop), close: close)
+        state.withLockedValue { $0.associations[flow.id] = entry }
+        return flow
+    }
+
+    /// The association ended; its datagram totals join the closed ones.
+    func untrackAssociation(_ flow: RelayedFlow) {
+        let (up, down) = flow.datagramBytes
+        state.withLockedValue {
+            $0.associations.removeValue(forKey: flow.id)
+            $0.closedUp &+= up
+            $0.closedDown &+= down
+        }
+    }
+
     package var count: Int { state.withLockedValue { $0.entries.count } }
 
     /// Every open flow with a destination, read on each event loop (one task per loop, not per flow).
     package func flows() async -> [FlowView] {
-        let entries = state.withLockedValue { Array($0.entries.values) }
+        let entries = state.withLockedValue { Array($0.entries.values) + Array($0.associations.values) }
         var byLoop: [ObjectIdentifier: (EventLoop, [Entry])] = [:]
         for entry in entries {
-            let loop = entry.channel.eventLoop
+            let loop = entry.eventLoop
             byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
         }
         var views: [FlowView] = []
@@ -71,14 +98,17 @@ package final class ConnectionRegistry: Sendable {
     }
 
     package func close(id: String) -> Bool {
-        guard let entry = state.withLockedValue({ $0.entries[id] }) else { return false }
-        entry.channel.close(promise: nil)
+        guard let entry = state.withLockedValue({ $0.entries[id] ?? $0.associations[id] }) else { return false }
+        entry.close()
         return true
     }
 
-    package func closeAll() {
-        let remaining = state.withLockedValue { $0.entries.values.map(\.channel) }
-        for channel in remaining { channel.close(promise: nil) }
+    /// Closes every TCP connection and, with `associations`, every UDP association too (the controller's DELETE).
+    package func closeAll(associations: Bool = false) {
+        let remaining = state.withLockedValue { state in
+            Array(state.entries.values) + (associations ? Array(state.associations.values) : [])
+        }
+        for entry in remaining { entry.close() }
     }
 
     /// Waits up to `grace` for open connections to finish, then closes whatever is left.

@@ -99,7 +99,7 @@ struct RedirControllerBackend: ControllerBackend {
     }
 
     func closeAllFlows() {
-        registry.closeAll()
+        registry.closeAll(associations: true)
     }
 
     func trafficTotals() async -> (up: UInt64, down: UInt64) {

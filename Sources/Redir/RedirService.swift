@@ -81,7 +81,7 @@ public struct RedirService: Service {
             if configuration.relaysUDP && !socksOnly {
                 udpFront = try await UDPTransparentFront.start(
                     configuration: configuration, pool: pool, group: group, mark: mark, logger: logger, routes: routes,
-                    addressBook: addressBook)
+                    addressBook: addressBook, registry: registry)
             }
             var socksFront = SOCKS5Front(
                 configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)

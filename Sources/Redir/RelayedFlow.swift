@@ -8,6 +8,8 @@ import ShadowsocksProtocol
 /// no lock per chunk).
 package final class RelayedFlow {
     let id: String
+    /// "tcp", or "udp" for a UDP association.
+    let network: String
     let inbound: String
     let source: SocketAddress?
     let startNanoseconds: Int64
@@ -20,9 +22,12 @@ package final class RelayedFlow {
     weak var lanSide: RelayGlueHandler?
     /// The totals once the LAN side closed (the handlers may be gone by the time the registry looks).
     var finalBytes: (up: UInt64, down: UInt64)?
+    /// UDP: payload bytes the relay counts per datagram (there is no relay handler to read).
+    var datagramBytes: (up: UInt64, down: UInt64) = (0, 0)
 
-    init(id: String, inbound: String, source: SocketAddress?) {
+    init(id: String, network: String = "tcp", inbound: String, source: SocketAddress?) {
         self.id = id
+        self.network = network
         self.inbound = inbound
         self.source = source
         self.startNanoseconds = WallClock.nowNanoseconds()
@@ -30,7 +35,7 @@ package final class RelayedFlow {
 
     var bytes: (up: UInt64, down: UInt64) {
         if let finalBytes { return finalBytes }
-        guard let lanSide else { return (0, 0) }
+        guard let lanSide else { return datagramBytes }
         return (lanSide.bytesRead, lanSide.partnerBytesRead)
     }
 
@@ -39,7 +44,7 @@ package final class RelayedFlow {
         guard let destination else { return nil }
         let (up, down) = bytes
         return FlowView(
-            id: id, network: "tcp", inbound: inbound, sourceIP: Self.unmapped(source?.ipAddress ?? ""),
+            id: id, network: network, inbound: inbound, sourceIP: Self.unmapped(source?.ipAddress ?? ""),
             sourcePort: source?.port ?? 0,
             destinationIP: destination.ipAddress?.description ?? "", destinationPort: Int(destination.port),
             host: host.isEmpty ? (destination.domainName ?? "") : host, rule: rule, rulePayload: rulePayload,
@@ -54,10 +59,13 @@ package final class RelayedFlow {
     /// A random (version 4) UUID, the id format dashboards get from mihomo.
     static func makeID() -> String {
         var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
-        return [0..<4, 4..<6, 6..<8, 8..<10, 10..<16].map { hex[$0].joined() }.joined(separator: "-")
+        let high = generator.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
+        let low = generator.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        func hex(_ value: UInt64, digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: digits - text.count) + text
+        }
+        return "\(hex(high >> 32, digits: 8))-\(hex(high >> 16 & 0xFFFF, digits: 4))-\(hex(high & 0xFFFF, digits: 4))-"
+            + "\(hex(low >> 48, digits: 4))-\(hex(low & 0xFFFF_FFFF_FFFF, digits: 12))"
     }
 }

@@ -15,7 +15,7 @@ struct ControllerBed {
 
     /// Target, two ss-servers (8388 unnamed, 8389 named "second"), ss-redir with the controller on gw's LAN
     /// address (not loopback, so with a secret), failover: new flows use 8388 unless pinned.
-    static func start(_ bed: Testbed, uiDirectory: String? = nil) throws -> ControllerBed {
+    static func start(_ bed: Testbed, uiDirectory: String? = nil, udp: Bool = false) throws -> ControllerBed {
         let password = UUID().uuidString
         let secret = "s3-\(UUID().uuidString)"
         _ = try bed.startTarget()
@@ -27,6 +27,7 @@ struct ControllerBed {
                           {"server": "\(Testbed.wanIPv4)", "server_port": 8389, "name": "second"}],
               "password": "\(password)", "method": "aes-256-gcm",
               "local_address": "::", "local_port": \(ProxyChain.redirPort), "strategy": "failover",
+              "mode": "\(udp ? "tcp_and_udp" : "tcp_only")",
               "control_socket": "\(bed.path("control.sock"))",
               "external_controller": "\(Testbed.gwLANIPv4):\(port)", "secret": "\(secret)"\(ui)
             }
@@ -273,6 +274,39 @@ extension EndToEnd {
                 let end = ContinuousClock.now + .seconds(10)
                 while second.isRunning && ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.1) }
                 #expect(!second.isRunning)
+            }
+        }
+
+        @Test("A UDP association is listed with its datagram totals and ended by DELETE /connections/{id}")
+        func udpAssociation() throws {
+            try Testbed.with(rules: "tproxy-udp") { bed in
+                let controller = try ControllerBed.start(bed, udp: true)
+                try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: controller.redir, udp: true)
+                let echo = try bed.start(.wan, name: "udp-echo", [
+                    "python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7",
+                ])
+                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                let client = try bed.run(.lan, [
+                    "python3", "-B", Testbed.resources.appendingPathComponent("udp_client.py").path, "echo",
+                    Testbed.wanIPv4, "7", "50",
+                ])
+                #expect(client.succeeded, "\(client.summary)")
+                let udpFlows = {
+                    (try controller.api("GET", "/connections").object["connections"] as? [[String: Any]] ?? []).filter {
+                        ($0["metadata"] as? [String: Any])?["network"] as? String == "udp"
+                    }
+                }
+                let flows = try udpFlows()
+                #expect(flows.count == 1, "\(flows)")
+                guard let flow = flows.first, let id = flow["id"] as? String else { return }
+                let metadata = flow["metadata"] as? [String: Any] ?? [:]
+                #expect(metadata["destinationPort"] as? String == "7" && metadata["sourceIP"] as? String == Testbed.lanIPv4, "\(flow)")
+                #expect(flow["chains"] as? [String] == [ControllerBed.members[0], "pool"], "\(flow)")
+                #expect((flow["upload"] as? Int ?? 0) > 0 && (flow["download"] as? Int ?? 0) == (flow["upload"] as? Int ?? 0),
+                    "an echo: as many bytes down as up: \(flow)")
+                #expect(try controller.api("DELETE", "/connections/\(id)").status == 204)
+                try controller.poll({ try udpFlows() }, until: { $0.isEmpty })
+                #expect(try udpFlows().isEmpty)
             }
         }
 
