@@ -17,9 +17,24 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
     private var rejected = false
     private var busy = false
     private var stream: StreamSession?
+    /// A whole request (head and body) must arrive within `ExternalController.requestTimeout` of the connection
+    /// or of the previous response: a client that drips bytes is closed like a silent one.
+    private var requestDeadline: Scheduled<Void>?
 
     init(shared: ControllerShared) {
         self.shared = shared
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        armDeadline(context: context)
+    }
+
+    private func armDeadline(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        let channel = context.channel
+        requestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: ExternalController.requestTimeout) {
+            channel.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -39,6 +54,8 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             body += chunk.readBytes(length: chunk.readableBytes) ?? []
         case .end:
+            requestDeadline?.cancel()
+            requestDeadline = nil
             guard !rejected, let head else { return }
             self.head = nil
             handle(head, context: context)
@@ -60,6 +77,8 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        requestDeadline = nil
         stopStream()
     }
 
@@ -119,6 +138,7 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             headers.add(name: "Content-Length", value: "0")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .movedPermanently, headers: headers))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            armDeadline(context: context)
             return
         }
         switch files.lookup(Array(request.segments.dropFirst())) {
@@ -172,6 +192,7 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         headers.add(name: "Content-Length", value: "0")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .noContent, headers: headers))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        armDeadline(context: context)
     }
 
     private func write(
@@ -203,5 +224,6 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
+        if keepAlive && !rejected { armDeadline(context: context) }
     }
 }

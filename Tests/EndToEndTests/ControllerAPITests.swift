@@ -258,6 +258,9 @@ extension EndToEnd {
                 #expect((later.first?["download"] as? Int ?? 0) > before, "totals grow: \(before) then \(later)")
                 let totals = try controller.api("GET", "/connections").object
                 #expect((totals["downloadTotal"] as? Int ?? 0) >= before)
+                // /traffic reports the download's rate (the client reads about 2 MiB/s).
+                let rates = ControllerBed.lines(try controller.streamLines("/traffic", seconds: 4, count: 4).joined(separator: "\n"))
+                #expect(rates.contains { ($0["down"] as? Int ?? 0) > 100_000 }, "\(rates)")
 
                 #expect(try controller.api("DELETE", "/connections/\(id)").status == 204)
                 let deadline = ContinuousClock.now + .seconds(10)
@@ -352,6 +355,11 @@ extension EndToEnd {
         func hostileInput() throws {
             try Testbed.with { bed in
                 let controller = try ControllerBed.start(bed)
+                // A client that drips its request a byte a second (slowloris) is closed at the request deadline.
+                let drip = try bed.start(.gw, name: "drip", [
+                    "python3", "-c",
+                    "import socket,time\ns=socket.create_connection(('\(Testbed.gwLANIPv4)', \(ControllerBed.port)))\nt=time.time()\ntry:\n  for c in b'GET /version HTTP/1.1\\r\\nX-Pad: ' + b'a' * 60:\n    s.send(bytes([c])); time.sleep(1)\n  print('never closed')\nexcept OSError:\n  print('closed after %d s' % (time.time() - t))",
+                ])
                 let big = String(repeating: "x", count: 100 << 10)
                 #expect(try controller.api("PATCH", "/configs", body: big).status == 413)
                 #expect(try controller.api("PATCH", "/configs", body: "{nope").status == 400)
@@ -377,6 +385,8 @@ extension EndToEnd {
                 let transfer = try bed.download(size: 1 << 20, tag: "while-hostile")
                 #expect(transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256)
                 #expect(controller.redir.isRunning)
+                controller.poll({ drip.isRunning }, until: { !$0 }, timeout: .seconds(25))
+                #expect(drip.log.contains("closed after 1"), "closed at the 15 s deadline: \(drip.log)")
             }
         }
 
