@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Config
 import Controller
 import ShadowsocksProtocol
 
@@ -70,7 +71,7 @@ package final class ConnectionRegistry: Sendable {
     package var count: Int { state.withLockedValue { $0.entries.count } }
 
     /// Every open flow with a destination, read on each event loop (one task per loop, not per flow).
-    package func flows() async -> [FlowView] {
+    package func flows(names: [ServerMember: String] = [:]) async -> [FlowView] {
         let entries = state.withLockedValue { Array($0.entries.values) + Array($0.associations.values) }
         var byLoop: [ObjectIdentifier: (EventLoop, [Entry])] = [:]
         for entry in entries {
@@ -79,7 +80,7 @@ package final class ConnectionRegistry: Sendable {
         }
         var views: [FlowView] = []
         for (loop, group) in byLoop.values {
-            let read = loop.submit { group.compactMap { $0.flow.value.view } }
+            let read = loop.submit { group.compactMap { $0.flow.value.view(names: names) } }
             views += (try? await read.get()) ?? []
         }
         return views.sorted { $0.startNanoseconds < $1.startNanoseconds }

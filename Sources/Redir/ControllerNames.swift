@@ -20,9 +20,4 @@ enum ControllerNames {
             return name
         }
     }
-
-    static func memberName(_ member: ServerMember, in members: [ServerMember]) -> String {
-        let names = memberNames(members)
-        return members.firstIndex(of: member).map { names[$0] } ?? member.endpoint.description
-    }
 }

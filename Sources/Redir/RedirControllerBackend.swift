@@ -91,7 +91,9 @@ struct RedirControllerBackend: ControllerBackend {
     }
 
     func flows() async -> [FlowView] {
-        await registry.flows()
+        let members = pool.members
+        let names = Dictionary(zip(members, ControllerNames.memberNames(members)), uniquingKeysWith: { first, _ in first })
+        return await registry.flows(names: names)
     }
 
     func closeFlow(id: String) -> Bool {

@@ -1,5 +1,7 @@
+import Config
 import Controller
 import NIOCore
+import Rules
 import ShadowsocksProtocol
 
 /// What the controller shows of one relayed TCP flow: where it comes from and goes, which rule decided it and
@@ -16,9 +18,12 @@ package final class RelayedFlow {
     /// Set when the connector runs (a SOCKS5 flow learns it from the request).
     var destination: SocksAddress?
     var host = ""
-    var rule = ""
-    var rulePayload = ""
-    var chains: [String] = []
+    /// The rule that decided the flow (nil: no rules, the default); rendered only when the controller asks.
+    var decision: RuleDecision?
+    var rules: BypassRules?
+    /// The member carrying the flow; nil with `direct` false: not connected yet.
+    var member: ServerMember?
+    var direct = false
     weak var lanSide: RelayGlueHandler?
     /// The totals once the LAN side closed (the handlers may be gone by the time the registry looks).
     var finalBytes: (up: UInt64, down: UInt64)?
@@ -40,9 +45,22 @@ package final class RelayedFlow {
     }
 
     /// nil until the flow has a destination (a SOCKS5 client still shaking hands, or a UDP ASSOCIATE).
-    var view: FlowView? {
+    /// `names`: the controller's member names (ControllerNames).
+    func view(names: [ServerMember: String]) -> FlowView? {
         guard let destination else { return nil }
         let (up, down) = bytes
+        var chains: [String] = []
+        if direct {
+            chains = [ControllerNames.direct]
+        } else if let member {
+            chains = [names[member] ?? member.endpoint.description, ControllerNames.pool]
+        }
+        var rule = "Match"
+        var rulePayload = ""
+        if let decision, !decision.source.isDefaultAction {
+            rule = decision.action == .bypass ? "Bypass" : "Proxy"
+            rulePayload = rules?.origin(of: decision.source).map { "\($0)" } ?? ""
+        }
         return FlowView(
             id: id, network: network, inbound: inbound, sourceIP: Self.unmapped(source?.ipAddress ?? ""),
             sourcePort: source?.port ?? 0,

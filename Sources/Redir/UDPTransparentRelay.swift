@@ -137,7 +137,7 @@ final class UDPTransparentRelay {
         {
             association = UDPAssociation(
                 key: key, target: target, member: nil, server: key.destination, codec: nil, now: now)
-            track(association, rule: decision, rules: rules, chains: [ControllerNames.direct])
+            track(association, rule: decision, rules: rules)
             let named = domain.map { " (\($0))" } ?? ""
             logger.info("udp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
         } else {
@@ -157,8 +157,7 @@ final class UDPTransparentRelay {
             association = UDPAssociation(
                 key: key, target: target, member: member, server: server, codec: codec, now: now)
             pool.udpAssociationsChanged(member, by: 1)
-            track(association, rule: nil, rules: nil,
-                chains: [ControllerNames.memberName(member, in: pool.members), ControllerNames.pool])
+            track(association, rule: nil, rules: nil)
             logger.info("udp \(client) -> \(target) via \(member)")
         }
         associations.set(association, for: key)
@@ -242,7 +241,7 @@ final class UDPTransparentRelay {
     }
 
     /// Lists a new association for the controller; its DELETE ends it here, on the relay's loop.
-    private func track(_ association: UDPAssociation, rule decision: RuleDecision?, rules: BypassRules?, chains: [String]) {
+    private func track(_ association: UDPAssociation, rule decision: RuleDecision?, rules: BypassRules?) {
         guard let registry else { return }
         let key = association.key
         let relay = NIOLoopBound(self, eventLoop: eventLoop)
@@ -250,9 +249,10 @@ final class UDPTransparentRelay {
         let flow = registry.trackAssociation(
             source: key.source, destination: association.target, eventLoop: eventLoop,
             close: { loop.execute { relay.value.closeFromController(key) } })
-        flow.chains = chains
-        flow.rule = decision.map { $0.source.isDefaultAction ? "Match" : $0.action == .bypass ? "Bypass" : "Proxy" } ?? "Match"
-        flow.rulePayload = decision.flatMap { rules?.origin(of: $0.source) }.map { "\($0)" } ?? ""
+        flow.member = association.member
+        flow.direct = association.member == nil
+        flow.decision = decision
+        flow.rules = rules
         association.flow = flow
     }
 

@@ -44,14 +44,13 @@ struct UpstreamConnector: Sendable {
         }
         let flow = lanSide.flow
         flow?.destination = target
-        flow?.rule = "Match"
         if let routes {
             let (decision, domain, rules) = routes.decide(target: target, sniffed: sniffed)
             let named = domain.map { " (\($0))" } ?? ""
             if let flow {
                 flow.host = domain ?? ""
-                flow.rule = decision.source.isDefaultAction ? "Match" : decision.action == .bypass ? "Bypass" : "Proxy"
-                flow.rulePayload = rules.origin(of: decision.source).map { "\($0)" } ?? ""
+                flow.decision = decision
+                flow.rules = rules
             }
             if decision.action == .bypass {
                 logger.info("tcp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
@@ -98,7 +97,7 @@ struct UpstreamConnector: Sendable {
         }.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let upstreamSide):
-                lanSide.flow?.chains = [ControllerNames.direct]
+                lanSide.flow?.direct = true
                 counters?.opened()
                 lanSide.onClose = { up, down in counters?.closed(bytesUp: up, bytesDown: down) }
                 onConnected?()
@@ -127,7 +126,7 @@ struct UpstreamConnector: Sendable {
         connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let upstreamSide):
-                lanSide.flow?.chains = [ControllerNames.memberName(member, in: pool.members), ControllerNames.pool]
+                lanSide.flow?.member = member
                 pool.recordSuccess(member)
                 pool.connectionOpened(member)
                 lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }

@@ -15,12 +15,15 @@ struct ControllerBed {
 
     /// Target, two ss-servers (8388 unnamed, 8389 named "second"), ss-redir with the controller on gw's LAN
     /// address (not loopback, so with a secret), failover: new flows use 8388 unless pinned.
-    static func start(_ bed: Testbed, uiDirectory: String? = nil, udp: Bool = false) throws -> ControllerBed {
+    static func start(
+        _ bed: Testbed, uiDirectory: String? = nil, udp: Bool = false, ruleFile: String? = nil
+    ) throws -> ControllerBed {
         let password = UUID().uuidString
         let secret = "s3-\(UUID().uuidString)"
         _ = try bed.startTarget()
         let servers = try [8388, 8389].map { try bed.startSSServer(method: "aes-256-gcm", password: password, port: $0) }
-        let ui = uiDirectory.map { #", "external_ui": "\#($0)""# } ?? ""
+        let ui = (uiDirectory.map { #", "external_ui": "\#($0)""# } ?? "")
+            + (ruleFile.map { #", "rules": ["\#($0)"]"# } ?? "")
         let json = """
             {
               "servers": [{"server": "\(Testbed.wanIPv4)", "server_port": 8388},
@@ -277,6 +280,26 @@ extension EndToEnd {
                 let end = ContinuousClock.now + .seconds(10)
                 while second.isRunning && ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.1) }
                 #expect(!second.isRunning)
+            }
+        }
+
+        @Test("A bypassed connection shows the rule file and line that decided it and the DIRECT chain")
+        func bypassRule() throws {
+            try Testbed.with { bed in
+                let ruleFile = bed.path("bypass.txt")
+                try Data("# the wan target goes direct\n\(Testbed.wanIPv4)/32\n".utf8).write(to: URL(fileURLWithPath: ruleFile))
+                let controller = try ControllerBed.start(bed, ruleFile: ruleFile)
+                let client = try controller.startSlowDownload(size: 16 << 20, seconds: 30)
+                let flows = try controller.poll({ try controller.lineFlows() }, until: { !$0.isEmpty })
+                let flow = flows.first ?? [:]
+                #expect(flow["chains"] as? [String] == ["DIRECT"], "\(flow)")
+                #expect(flow["rule"] as? String == "Bypass" && flow["rulePayload"] as? String == "\(ruleFile):2", "\(flow)")
+                let rules = try controller.api("GET", "/rules").object["rules"] as? [[String: Any]] ?? []
+                #expect(rules.contains { $0["type"] as? String == "IPCIDR" && $0["proxy"] as? String == "DIRECT" && ($0["size"] as? Int ?? 0) >= 1 },
+                    "\(rules)")
+                #expect(try controller.api("DELETE", "/connections").status == 204)
+                try controller.poll({ try controller.lineFlows() }, until: { $0.isEmpty })
+                _ = client
             }
         }
 
