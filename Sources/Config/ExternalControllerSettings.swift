@@ -29,7 +29,8 @@ public struct ExternalControllerSettings: Sendable, Equatable {
         let secret = settings.secret.flatMap { $0.isEmpty ? nil : $0 }
         if secret == nil && !isLoopback(endpoint.host) {
             throw ConfigError(
-                "\(settings.origin(.externalController)) \(endpoint) is reachable from other hosts: set --secret (\"secret\") or listen on 127.0.0.1")
+                "\(settings.origin(.externalController)) \(endpoint) is reachable from other hosts: set --secret (\"secret\") or listen on 127.0.0.1"
+            )
         }
         return ExternalControllerSettings(endpoint: endpoint, secret: secret, uiDirectory: settings.externalUI)
     }

@@ -13,7 +13,8 @@ package struct BearerAuth: Sendable {
         guard let secret else { return true }
         if let header = head.headers.first(name: "Authorization") {
             let bearer = "Bearer "
-            if header.hasPrefix(bearer), Self.constantTimeEqual(Array(header.utf8.dropFirst(bearer.utf8.count)), secret) {
+            if header.hasPrefix(bearer), Self.constantTimeEqual(Array(header.utf8.dropFirst(bearer.utf8.count)), secret)
+            {
                 return true
             }
         }

@@ -20,7 +20,10 @@ package enum ClashShapes {
 
     /// A history entry list: the last delay tests, oldest first.
     static func history(_ samples: [DelaySample]) -> JSONValue {
-        .array(samples.map { .object([("time", .string(WallClock.rfc3339(nanoseconds: $0.at))), ("delay", .int($0.milliseconds))]) })
+        .array(
+            samples.map {
+                .object([("time", .string(WallClock.rfc3339(nanoseconds: $0.at))), ("delay", .int($0.milliseconds))])
+            })
     }
 
     package static func member(_ member: ProxyMemberView, history samples: [DelaySample]) -> JSONValue {
@@ -51,7 +54,9 @@ package enum ClashShapes {
     }
 
     static func direct() -> JSONValue {
-        .object([("type", .string("Direct")), ("name", .string(directName)), ("udp", .bool(true)), ("history", .array([]))])
+        .object([
+            ("type", .string("Direct")), ("name", .string(directName)), ("udp", .bool(true)), ("history", .array([])),
+        ])
     }
 
     package static func proxies(_ group: ProxyGroupView, history: (String) -> [DelaySample]) -> JSONValue {
@@ -59,22 +64,27 @@ package enum ClashShapes {
             (globalName, global(group)), (group.name, ClashShapes.group(group, history: history(group.now))),
             (directName, direct()),
         ]
-        for member in group.members { entries.append((member.name, ClashShapes.member(member, history: history(member.name)))) }
+        for member in group.members {
+            entries.append((member.name, ClashShapes.member(member, history: history(member.name))))
+        }
         return .object([("proxies", .object(entries))])
     }
 
     package static func flow(_ flow: FlowView) -> JSONValue {
         .object([
             ("id", .string(flow.id)),
-            ("metadata", .object([
-                ("network", .string(flow.network)), ("type", .string(flow.inbound)),
-                ("sourceIP", .string(flow.sourceIP)), ("destinationIP", .string(flow.destinationIP)),
-                ("sourcePort", .string(String(flow.sourcePort))),
-                ("destinationPort", .string(String(flow.destinationPort))),
-                ("inboundName", .string(flow.inbound.lowercased())), ("host", .string(flow.host)),
-                ("sniffHost", .string(flow.host)), ("dnsMode", .string("normal")), ("processPath", .string("")),
-                ("process", .string("")), ("remoteDestination", .string(flow.destinationIP)),
-            ])),
+            (
+                "metadata",
+                .object([
+                    ("network", .string(flow.network)), ("type", .string(flow.inbound)),
+                    ("sourceIP", .string(flow.sourceIP)), ("destinationIP", .string(flow.destinationIP)),
+                    ("sourcePort", .string(String(flow.sourcePort))),
+                    ("destinationPort", .string(String(flow.destinationPort))),
+                    ("inboundName", .string(flow.inbound.lowercased())), ("host", .string(flow.host)),
+                    ("sniffHost", .string(flow.host)), ("dnsMode", .string("normal")), ("processPath", .string("")),
+                    ("process", .string("")), ("remoteDestination", .string(flow.destinationIP)),
+                ])
+            ),
             ("upload", .uint(flow.upload)), ("download", .uint(flow.download)),
             ("start", .string(WallClock.rfc3339(nanoseconds: flow.startNanoseconds))),
             ("chains", .array(flow.chains.map { .string($0) })), ("rule", .string(flow.rule)),
@@ -82,7 +92,9 @@ package enum ClashShapes {
         ])
     }
 
-    package static func connections(_ flows: [FlowView], totals: (up: UInt64, down: UInt64), memory: UInt64) -> JSONValue {
+    package static func connections(_ flows: [FlowView], totals: (up: UInt64, down: UInt64), memory: UInt64)
+        -> JSONValue
+    {
         .object([
             ("downloadTotal", .uint(totals.down)), ("uploadTotal", .uint(totals.up)),
             ("connections", .array(flows.map(flow))), ("memory", .uint(memory)),
@@ -91,10 +103,16 @@ package enum ClashShapes {
 
     package static func rules(_ rules: [RuleView]) -> JSONValue {
         .object([
-            ("rules", .array(rules.map {
-                .object([("type", .string($0.type)), ("payload", .string($0.payload)), ("proxy", .string($0.proxy)),
-                    ("size", .int($0.size))])
-            }))
+            (
+                "rules",
+                .array(
+                    rules.map {
+                        .object([
+                            ("type", .string($0.type)), ("payload", .string($0.payload)), ("proxy", .string($0.proxy)),
+                            ("size", .int($0.size)),
+                        ])
+                    })
+            )
         ])
     }
 

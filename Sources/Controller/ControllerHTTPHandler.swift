@@ -43,7 +43,9 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             head = requestHead
             body = []
             rejected = false
-            if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > Self.maximumBody {
+            if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init),
+                length > Self.maximumBody
+            {
                 reject(context: context, .payloadTooLarge, "Body too large")
             }
         case .body(var chunk):
@@ -136,31 +138,42 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
             let query = head.uri.firstIndex(of: "?").map { String(head.uri[$0...]) } ?? ""
             headers.add(name: "Location", value: "/ui/" + query)
             headers.add(name: "Content-Length", value: "0")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .movedPermanently, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(
+                    .head(HTTPResponseHead(version: head.version, status: .movedPermanently, headers: headers))),
+                promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             armDeadline(context: context)
             return
         }
         switch files.lookup(Array(request.segments.dropFirst())) {
         case .file(let contentType, let bytes):
-            write(.body(status: .ok, contentType: contentType, bytes: head.method == .HEAD ? [] : bytes), context: context,
+            write(
+                .body(status: .ok, contentType: contentType, bytes: head.method == .HEAD ? [] : bytes),
+                context: context,
                 origin: nil, keepAlive: head.isKeepAlive, contentLength: bytes.count)
         case .notFound:
             write(.error(.notFound, "Resource not found"), context: context, origin: nil, keepAlive: head.isKeepAlive)
         case .tooLarge:
-            write(.error(.internalServerError, "File too large"), context: context, origin: nil, keepAlive: head.isKeepAlive)
+            write(
+                .error(.internalServerError, "File too large"), context: context, origin: nil,
+                keepAlive: head.isKeepAlive)
         }
     }
 
     private func startStream(_ kind: ControllerStream, head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard shared.acquireStream() else {
-            write(.error(.serviceUnavailable, "Too many streams"), context: context, origin: head.headers.first(name: "Origin"), keepAlive: false)
+            write(
+                .error(.serviceUnavailable, "Too many streams"), context: context,
+                origin: head.headers.first(name: "Origin"), keepAlive: false)
             return
         }
         var headers = corsHeaders(origin: head.headers.first(name: "Origin"))
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Transfer-Encoding", value: "chunked")
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil
+        )
         let channel = context.channel
         let session = StreamSession(kind: kind, router: shared.router, channel: channel) { [weak self] line in
             guard let self else { return }
@@ -183,14 +196,18 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
     private func writePreflight(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = corsHeaders(origin: head.headers.first(name: "Origin"))
         headers.add(name: "Access-Control-Allow-Methods", value: "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-        headers.add(name: "Access-Control-Allow-Headers", value: head.headers.first(name: "Access-Control-Request-Headers") ?? "Content-Type, Authorization")
+        headers.add(
+            name: "Access-Control-Allow-Headers",
+            value: head.headers.first(name: "Access-Control-Request-Headers") ?? "Content-Type, Authorization")
         headers.add(name: "Access-Control-Max-Age", value: "300")
         // Chrome's Private Network Access: a dashboard on a public site asking a router's private address.
         if head.headers.first(name: "Access-Control-Request-Private-Network") == "true" {
             headers.add(name: "Access-Control-Allow-Private-Network", value: "true")
         }
         headers.add(name: "Content-Length", value: "0")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .noContent, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .noContent, headers: headers))),
+            promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         armDeadline(context: context)
     }
@@ -214,7 +231,8 @@ final class ControllerHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         if status != .noContent { headers.add(name: "Content-Length", value: String(contentLength ?? bytes.count)) }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if !bytes.isEmpty {
             var buffer = context.channel.allocator.buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)

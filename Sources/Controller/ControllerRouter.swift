@@ -147,7 +147,8 @@ package final class ControllerRouter: Sendable {
         return (target, min(timeout, Self.maximumDelayTimeout))
     }
 
-    private func delay(of member: String, reportAs name: String, request: ControllerRequest) async -> ControllerResponse {
+    private func delay(of member: String, reportAs name: String, request: ControllerRequest) async -> ControllerResponse
+    {
         guard let (target, timeout) = delayParameters(request) else { return .error(.badRequest, "Body invalid") }
         switch await backend.delay(member: member, target: target, timeout: .milliseconds(Int64(timeout))) {
         case .milliseconds(let value):
@@ -171,7 +172,11 @@ package final class ControllerRouter: Sendable {
         let results = await withTaskGroup(of: (String, DelayOutcome).self) { tasks in
             for member in group.members {
                 tasks.addTask {
-                    (member.name, await self.backend.delay(member: member.name, target: target, timeout: .milliseconds(Int64(timeout))))
+                    (
+                        member.name,
+                        await self.backend.delay(
+                            member: member.name, target: target, timeout: .milliseconds(Int64(timeout)))
+                    )
                 }
             }
             var results: [String: DelayOutcome] = [:]

@@ -23,7 +23,8 @@ final class ControllerWebSocketHandler: ChannelInboundHandler {
             guard let self, !self.closing else { return }
             var buffer = channel.allocator.buffer(capacity: line.utf8.count)
             buffer.writeString(line)
-            context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
+            context.writeAndFlush(
+                self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
         }
         self.session = session
         session.start()
@@ -50,14 +51,18 @@ final class ControllerWebSocketHandler: ChannelInboundHandler {
         switch frame.opcode {
         case .ping:
             var payload = frame.unmaskedData
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: payload.readSlice(length: payload.readableBytes) ?? payload)
+            let pong = WebSocketFrame(
+                fin: true, opcode: .pong, data: payload.readSlice(length: payload.readableBytes) ?? payload)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
             guard !closing else { return }
             closing = true
             stop()
-            let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: context.channel.allocator.buffer(capacity: 0))
-            context.writeAndFlush(wrapOutboundOut(close)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            let close = WebSocketFrame(
+                fin: true, opcode: .connectionClose, data: context.channel.allocator.buffer(capacity: 0))
+            context.writeAndFlush(wrapOutboundOut(close)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         default:
             break
         }

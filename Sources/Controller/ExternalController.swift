@@ -101,15 +101,19 @@ package struct ExternalController: Sendable {
                 let request = ControllerRequest(method: head.method, uri: head.uri, isWebSocket: true)
                 let kind = streamKind(request) ?? .traffic
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ControllerWebSocketHandler(shared: shared, kind: kind))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ControllerWebSocketHandler(shared: shared, kind: kind))
                 }
             })
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(IdleStateHandler(readTimeout: requestTimeout))
         try sync.configureHTTPServerPipeline(
-            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                context.pipeline.syncOperations.removeHandler(http.value, promise: nil)
-            }),
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                completionHandler: { context in
+                    context.pipeline.syncOperations.removeHandler(http.value, promise: nil)
+                }
+            ),
             withErrorHandling: true)
         try sync.addHandler(http.value)
     }

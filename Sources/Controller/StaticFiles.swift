@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `--external-ui DIR` served under /ui/: plain files, no listing, nothing outside DIR (no "..", no hidden

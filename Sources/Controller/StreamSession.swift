@@ -43,7 +43,9 @@ final class StreamSession {
             timer = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in bound.value.tick() }
         case .connections(let interval):
             tick()
-            timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(interval)), delay: .milliseconds(Int64(interval))) { _ in
+            timer = loop.scheduleRepeatedTask(
+                initialDelay: .milliseconds(Int64(interval)), delay: .milliseconds(Int64(interval))
+            ) { _ in
                 bound.value.tick()
             }
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Wall-clock times for the API (connection start, delay history), as RFC 3339 UTC strings like mihomo's.

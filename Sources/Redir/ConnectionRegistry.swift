@@ -1,7 +1,7 @@
-import NIOConcurrencyHelpers
-import NIOCore
 import Config
 import Controller
+import NIOConcurrencyHelpers
+import NIOCore
 import ShadowsocksProtocol
 
 /// The relayed LAN connections that are open: so shutdown can let them finish and then close the rest, and

@@ -40,7 +40,9 @@ struct RedirControllerBackend: ControllerBackend {
         if let pinned {
             now = pinned
         } else if strategy == .leastLatency {
-            now = candidates.min { ($0.latencyMilliseconds ?? .infinity) < ($1.latencyMilliseconds ?? .infinity) }?.name ?? ""
+            now =
+                candidates.min { ($0.latencyMilliseconds ?? .infinity) < ($1.latencyMilliseconds ?? .infinity) }?.name
+                ?? ""
         } else {
             now = candidates.first?.name ?? ""
         }
@@ -72,7 +74,12 @@ struct RedirControllerBackend: ControllerBackend {
         let outcome = loop.makePromise(of: DelayOutcome.self)
         // Whichever comes first completes the outcome.
         let done = NIOLockedValueBox(false)
-        let first: @Sendable () -> Bool = { done.withLockedValue { wasDone in defer { wasDone = true }; return !wasDone } }
+        let first: @Sendable () -> Bool = {
+            done.withLockedValue { wasDone in
+                defer { wasDone = true }
+                return !wasDone
+            }
+        }
         let timer = loop.scheduleTask(in: timeout) {
             if first() { outcome.succeed(.timeout) }
         }
@@ -92,7 +99,8 @@ struct RedirControllerBackend: ControllerBackend {
 
     func flows() async -> [FlowView] {
         let members = pool.members
-        let names = Dictionary(zip(members, ControllerNames.memberNames(members)), uniquingKeysWith: { first, _ in first })
+        let names = Dictionary(
+            zip(members, ControllerNames.memberNames(members)), uniquingKeysWith: { first, _ in first })
         return await registry.flows(names: names)
     }
 
@@ -117,15 +125,18 @@ struct RedirControllerBackend: ControllerBackend {
         ]
         for (list, counts, target) in lists {
             if counts.domains > 0 {
-                views.append(RuleView(type: "DomainSuffix", payload: "\(list) (domains)", proxy: target, size: counts.domains))
+                views.append(
+                    RuleView(type: "DomainSuffix", payload: "\(list) (domains)", proxy: target, size: counts.domains))
             }
             if counts.addresses > 0 {
-                views.append(RuleView(type: "IPCIDR", payload: "\(list) (addresses)", proxy: target, size: counts.addresses))
+                views.append(
+                    RuleView(type: "IPCIDR", payload: "\(list) (addresses)", proxy: target, size: counts.addresses))
             }
         }
-        views.append(RuleView(
-            type: "Match", payload: "", proxy: rules.mode == .proxy ? ControllerNames.pool : ControllerNames.direct,
-            size: 0))
+        views.append(
+            RuleView(
+                type: "Match", payload: "", proxy: rules.mode == .proxy ? ControllerNames.pool : ControllerNames.direct,
+                size: 0))
         return views
     }
 }

@@ -6,7 +6,9 @@ import Testing
 @Suite("Controller parsing") struct ControllerParsingTests {
     @Test("JSON strings escape quotes, backslashes and control characters (RFC 8259 section 7)")
     func jsonEscapes() throws {
-        let value = JSONValue.object([("a\"b", .string("line\nnext\u{01}\\ é")), ("n", .array([.int(-3), .bool(true), .null]))])
+        let value = JSONValue.object([
+            ("a\"b", .string("line\nnext\u{01}\\ é")), ("n", .array([.int(-3), .bool(true), .null])),
+        ])
         #expect(value.rendered == #"{"a\"b":"line\nnext\u0001\\ é","n":[-3,true,null]}"#)
         // Foundation's parser reads back what we wrote.
         let parsed = try JSONSerialization.jsonObject(with: Data(value.rendered.utf8)) as? [String: Any]
@@ -23,9 +25,13 @@ import Testing
 
     @Test("Delay URLs: scheme default ports, explicit ports, IPv6 literals; garbage is refused")
     func delayTargets() {
-        #expect(DelayTarget(url: "http://example.com/generate_204") == DelayTarget(host: "example.com", port: 80, path: "/generate_204"))
-        #expect(DelayTarget(url: "https://www.gstatic.com") == DelayTarget(host: "www.gstatic.com", port: 443, path: "/"))
-        #expect(DelayTarget(url: "http://10.0.0.1:8080/x?y=1") == DelayTarget(host: "10.0.0.1", port: 8080, path: "/x?y=1"))
+        #expect(
+            DelayTarget(url: "http://example.com/generate_204")
+                == DelayTarget(host: "example.com", port: 80, path: "/generate_204"))
+        #expect(
+            DelayTarget(url: "https://www.gstatic.com") == DelayTarget(host: "www.gstatic.com", port: 443, path: "/"))
+        #expect(
+            DelayTarget(url: "http://10.0.0.1:8080/x?y=1") == DelayTarget(host: "10.0.0.1", port: 8080, path: "/x?y=1"))
         #expect(DelayTarget(url: "http://[2001:db8::1]:81/") == DelayTarget(host: "2001:db8::1", port: 81, path: "/"))
         for bad in ["", "ftp://x/", "http://", "http://host:0/", "http://host:70000/", "http://[::1/", "http://h:x/"] {
             #expect(DelayTarget(url: bad) == nil, "\(bad)")
@@ -34,7 +40,8 @@ import Testing
 
     @Test("Request paths are percent-decoded per segment; query values too, with + as space")
     func requestDecoding() {
-        let request = ControllerRequest(method: .GET, uri: "/proxies/10.0.0.1%3A8388/delay?url=http%3A%2F%2Fa%2Fb&timeout=5000&x=a+b")
+        let request = ControllerRequest(
+            method: .GET, uri: "/proxies/10.0.0.1%3A8388/delay?url=http%3A%2F%2Fa%2Fb&timeout=5000&x=a+b")
         #expect(request.segments == ["proxies", "10.0.0.1:8388", "delay"])
         #expect(request.query["url"] == "http://a/b")
         #expect(request.query["timeout"] == "5000")
@@ -63,14 +70,17 @@ import Testing
     @Test("UI files: index for a directory, nothing outside the root or hidden")
     func staticFiles() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("ui-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("assets"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("assets"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         try Data("<html>".utf8).write(to: root.appendingPathComponent("index.html"))
         try Data("x()".utf8).write(to: root.appendingPathComponent("assets/app.js"))
         try Data("secret".utf8).write(to: root.appendingPathComponent(".env"))
         let files = StaticFiles(root: root.path)
         #expect(files.lookup([]) == .file(contentType: "text/html; charset=utf-8", bytes: Array("<html>".utf8)))
-        #expect(files.lookup(["assets", "app.js"]) == .file(contentType: "text/javascript; charset=utf-8", bytes: Array("x()".utf8)))
+        #expect(
+            files.lookup(["assets", "app.js"])
+                == .file(contentType: "text/javascript; charset=utf-8", bytes: Array("x()".utf8)))
         #expect(files.lookup(["..", "etc", "passwd"]) == .notFound)
         #expect(files.lookup([".env"]) == .notFound)
         #expect(files.lookup(["assets", "missing.js"]) == .notFound)

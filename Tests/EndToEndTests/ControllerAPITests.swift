@@ -21,8 +21,11 @@ struct ControllerBed {
         let password = UUID().uuidString
         let secret = "s3-\(UUID().uuidString)"
         _ = try bed.startTarget()
-        let servers = try [8388, 8389].map { try bed.startSSServer(method: "aes-256-gcm", password: password, port: $0) }
-        let ui = (uiDirectory.map { #", "external_ui": "\#($0)""# } ?? "")
+        let servers = try [8388, 8389].map {
+            try bed.startSSServer(method: "aes-256-gcm", password: password, port: $0)
+        }
+        let ui =
+            (uiDirectory.map { #", "external_ui": "\#($0)""# } ?? "")
             + (ruleFile.map { #", "rules": ["\#($0)"]"# } ?? "")
         let json = """
             {
@@ -70,7 +73,8 @@ struct ControllerBed {
     /// The first `count` lines of a streamed endpoint (chunked HTTP), read for at most `seconds`.
     func streamLines(_ path: String, seconds: Int, count: Int) throws -> [String] {
         let result = try bed.run(
-            .gw, ["curl", "-sS", "-N", "--max-time", "\(seconds)", "-H", "Authorization: Bearer \(secret)", base + path],
+            .gw,
+            ["curl", "-sS", "-N", "--max-time", "\(seconds)", "-H", "Authorization: Bearer \(secret)", base + path],
             timeout: .seconds(seconds + 10))
         return Array(result.stdout.split(separator: "\n").map(String.init).prefix(count))
     }
@@ -81,8 +85,10 @@ struct ControllerBed {
         let separator = path.contains("?") ? "&" : "?"
         return try bed.run(
             .gw,
-            ["python3", "-B", script, "frames", Testbed.gwLANIPv4, "\(Self.port)",
-             path + separator + "token=\(token ?? secret)", "\(frames)"], timeout: .seconds(20))
+            [
+                "python3", "-B", script, "frames", Testbed.gwLANIPv4, "\(Self.port)",
+                path + separator + "token=\(token ?? secret)", "\(frames)",
+            ], timeout: .seconds(20))
     }
 
     static func lines(_ text: String) -> [[String: Any]] {
@@ -102,12 +108,15 @@ struct ControllerBed {
     /// The open flows to the line target.
     func lineFlows() throws -> [[String: Any]] {
         let connections = try api("GET", "/connections").object["connections"] as? [[String: Any]] ?? []
-        return connections.filter { (($0["metadata"] as? [String: Any])?["destinationPort"] as? String) == "\(ProxyChain.linePort)" }
+        return connections.filter {
+            (($0["metadata"] as? [String: Any])?["destinationPort"] as? String) == "\(ProxyChain.linePort)"
+        }
     }
 
     /// Polls until `condition` holds (bounded); returns its last value.
     @discardableResult
-    func poll<T>(_ probe: () throws -> T, until condition: (T) -> Bool, timeout: Duration = .seconds(10)) rethrows -> T {
+    func poll<T>(_ probe: () throws -> T, until condition: (T) -> Bool, timeout: Duration = .seconds(10)) rethrows -> T
+    {
         let deadline = ContinuousClock.now + timeout
         var value = try probe()
         while !condition(value) && ContinuousClock.now < deadline {
@@ -120,7 +129,9 @@ struct ControllerBed {
 
 extension EndToEnd {
     @Suite("External controller") struct ControllerAPITests {
-        @Test("Auth: bearer header, ?token= only on WebSocket upgrades, 401 otherwise; CORS; the secret stays out of the log")
+        @Test(
+            "Auth: bearer header, ?token= only on WebSocket upgrades, 401 otherwise; CORS; the secret stays out of the log"
+        )
         func authentication() throws {
             try Testbed.with { bed in
                 let controller = try ControllerBed.start(bed)
@@ -128,25 +139,35 @@ extension EndToEnd {
                 let missing = try controller.api("GET", "/version", auth: .some(nil))
                 #expect(missing.status == 401 && missing.object["message"] as? String == "Unauthorized", "\(missing)")
                 #expect(try controller.api("GET", "/proxies", auth: "wrong").status == 401)
-                #expect(try controller.api("GET", "/version?token=\(controller.secret)", auth: .some(nil)).status == 401,
+                #expect(
+                    try controller.api("GET", "/version?token=\(controller.secret)", auth: .some(nil)).status == 401,
                     "a token in the query is for WebSocket upgrades only")
                 let refused = try controller.webSocket("/traffic", frames: 1, token: "wrong")
                 #expect(!refused.succeeded && refused.stderr.contains("401"), "\(refused.summary)")
 
                 // A dashboard on another origin: the preflight and the answer carry CORS headers.
-                let preflight = try bed.run(.gw, [
-                    "curl", "-sS", "-i", "-X", "OPTIONS", "-H", "Origin: http://dashboard.example",
-                    "-H", "Access-Control-Request-Method: PUT", "-H", "Access-Control-Request-Headers: authorization,content-type",
-                    "\(controller.base)/proxies/pool",
-                ])
+                let preflight = try bed.run(
+                    .gw,
+                    [
+                        "curl", "-sS", "-i", "-X", "OPTIONS", "-H", "Origin: http://dashboard.example",
+                        "-H", "Access-Control-Request-Method: PUT", "-H",
+                        "Access-Control-Request-Headers: authorization,content-type",
+                        "\(controller.base)/proxies/pool",
+                    ])
                 #expect(preflight.stdout.contains("204"), "\(preflight.stdout)")
-                #expect(preflight.stdout.contains("Access-Control-Allow-Origin: http://dashboard.example"), "\(preflight.stdout)")
+                #expect(
+                    preflight.stdout.contains("Access-Control-Allow-Origin: http://dashboard.example"),
+                    "\(preflight.stdout)")
                 #expect(preflight.stdout.contains("Access-Control-Allow-Methods:") && preflight.stdout.contains("PUT"))
-                #expect(preflight.stdout.lowercased().contains("access-control-allow-headers: authorization,content-type"))
-                let cors = try bed.run(.gw, [
-                    "curl", "-sS", "-i", "-H", "Origin: http://dashboard.example", "-H", "Authorization: Bearer \(controller.secret)",
-                    "\(controller.base)/version",
-                ])
+                #expect(
+                    preflight.stdout.lowercased().contains("access-control-allow-headers: authorization,content-type"))
+                let cors = try bed.run(
+                    .gw,
+                    [
+                        "curl", "-sS", "-i", "-H", "Origin: http://dashboard.example", "-H",
+                        "Authorization: Bearer \(controller.secret)",
+                        "\(controller.base)/version",
+                    ])
                 #expect(cors.stdout.contains("Access-Control-Allow-Origin: http://dashboard.example"), "\(cors.stdout)")
 
                 #expect(!controller.redir.log.contains(controller.secret), "the secret must not be logged")
@@ -158,14 +179,17 @@ extension EndToEnd {
             try Testbed.with { bed in
                 let controller = try ControllerBed.start(bed)
                 let version = try controller.api("GET", "/version").object
-                #expect((version["version"] as? String)?.hasPrefix("ss-redir ") == true && version["meta"] as? Bool == true)
+                #expect(
+                    (version["version"] as? String)?.hasPrefix("ss-redir ") == true && version["meta"] as? Bool == true)
 
                 let configs = try controller.api("GET", "/configs").object
                 #expect(configs["mode"] as? String == "rule" && configs["log-level"] as? String == "info", "\(configs)")
                 for key in ["port", "socks-port", "redir-port", "mixed-port", "allow-lan", "mode-list"] {
                     #expect(configs[key] != nil, "configs lacks \(key)")
                 }
-                #expect(try controller.api("PATCH", "/configs", body: #"{"mode":"rule","log-level":"warning"}"#).status == 204)
+                #expect(
+                    try controller.api("PATCH", "/configs", body: #"{"mode":"rule","log-level":"warning"}"#).status
+                        == 204)
                 #expect(try controller.api("GET", "/configs").object["log-level"] as? String == "warning")
                 #expect(try controller.api("PATCH", "/configs", body: #"{"mode":"global"}"#).status == 400)
                 #expect(try controller.api("PATCH", "/configs", body: #"{"log-level":"info"}"#).status == 204)
@@ -178,10 +202,13 @@ extension EndToEnd {
                 #expect((proxies["GLOBAL"]?["all"] as? [String])?.first == "pool")
                 for name in ControllerBed.members {
                     let member = proxies[name] ?? [:]
-                    #expect(member["type"] as? String == "Shadowsocks" && member["udp"] as? Bool == true, "\(name): \(member)")
+                    #expect(
+                        member["type"] as? String == "Shadowsocks" && member["udp"] as? Bool == true,
+                        "\(name): \(member)")
                     #expect(member["history"] is [Any])
                 }
-                let one = try controller.api("GET", "/proxies/\(ControllerBed.members[0].replacingOccurrences(of: ":", with: "%3A"))")
+                let one = try controller.api(
+                    "GET", "/proxies/\(ControllerBed.members[0].replacingOccurrences(of: ":", with: "%3A"))")
                 #expect(one.status == 200 && one.object["name"] as? String == ControllerBed.members[0], "\(one)")
                 #expect(try controller.api("GET", "/proxies/nope").status == 404)
 
@@ -196,41 +223,53 @@ extension EndToEnd {
                 let group = try controller.api("GET", "/group/pool/delay?url=\(url)&timeout=5000")
                 #expect(Set(group.object.keys) == Set(ControllerBed.members), "\(group)")
                 // Through a member to a port nothing listens on: the test fails, cleanly.
-                let dead = try controller.api("GET", "/proxies/second/delay?url=http://\(Testbed.wanIPv4):9/&timeout=3000")
+                let dead = try controller.api(
+                    "GET", "/proxies/second/delay?url=http://\(Testbed.wanIPv4):9/&timeout=3000")
                 #expect(dead.status == 503 || dead.status == 504, "\(dead)")
                 #expect(try controller.api("GET", "/proxies/second/delay?url=nonsense").status == 400)
                 #expect(try controller.api("GET", "/proxies/nope/delay?url=\(url)").status == 404)
                 #expect(try controller.api("GET", "/group/nope/delay?url=\(url)").status == 404)
                 // The servers really carried the delay requests.
                 for server in controller.servers {
-                    #expect(server.log.contains("connect to \(Testbed.wanIPv4):\(ProxyChain.httpPort)"), "\(server.logTail())")
+                    #expect(
+                        server.log.contains("connect to \(Testbed.wanIPv4):\(ProxyChain.httpPort)"),
+                        "\(server.logTail())")
                 }
 
                 let rules = try controller.api("GET", "/rules").object["rules"] as? [[String: Any]] ?? []
-                #expect(rules.last?["type"] as? String == "Match" && rules.last?["proxy"] as? String == "pool", "\(rules)")
+                #expect(
+                    rules.last?["type"] as? String == "Match" && rules.last?["proxy"] as? String == "pool", "\(rules)")
 
-                let memory = ControllerBed.lines(try controller.streamLines("/memory", seconds: 3, count: 2).joined(separator: "\n"))
+                let memory = ControllerBed.lines(
+                    try controller.streamLines("/memory", seconds: 3, count: 2).joined(separator: "\n"))
                 #expect(memory.count == 2 && (memory.first?["inuse"] as? Int ?? 0) > 1 << 20, "\(memory)")
-                let traffic = ControllerBed.lines(try controller.streamLines("/traffic", seconds: 3, count: 2).joined(separator: "\n"))
+                let traffic = ControllerBed.lines(
+                    try controller.streamLines("/traffic", seconds: 3, count: 2).joined(separator: "\n"))
                 #expect(traffic.count == 2 && traffic.allSatisfy { $0["up"] is Int && $0["down"] is Int }, "\(traffic)")
 
                 // /logs: a connection made while listening shows up as a line at info.
-                let logScript = try bed.start(.gw, name: "logs", [
-                    "curl", "-sS", "-N", "--max-time", "6", "-H", "Authorization: Bearer \(controller.secret)",
-                    "\(controller.base)/logs?level=info",
-                ])
+                let logScript = try bed.start(
+                    .gw, name: "logs",
+                    [
+                        "curl", "-sS", "-N", "--max-time", "6", "-H", "Authorization: Bearer \(controller.secret)",
+                        "\(controller.base)/logs?level=info",
+                    ])
                 Thread.sleep(forTimeInterval: 1)
                 #expect(try bed.download(size: 1024, tag: "logged").curl.succeeded)
                 controller.poll({ logScript.log }, until: { $0.contains("via") })
                 let logLines = ControllerBed.lines(logScript.log)
-                #expect(logLines.contains { $0["type"] as? String == "info" && ($0["payload"] as? String)?.contains("via") == true },
+                #expect(
+                    logLines.contains {
+                        $0["type"] as? String == "info" && ($0["payload"] as? String)?.contains("via") == true
+                    },
                     "\(logScript.log)")
 
                 // The WebSocket flavours (token in the query) stream the same shapes.
                 let ws = try controller.webSocket("/traffic", frames: 2)
                 #expect(ws.succeeded && ControllerBed.lines(ws.stdout).count == 2, "\(ws.summary)")
                 let wsConnections = try controller.webSocket("/connections?interval=500", frames: 2)
-                #expect(ws.succeeded && ControllerBed.lines(wsConnections.stdout).allSatisfy { $0["connections"] is [Any] },
+                #expect(
+                    ws.succeeded && ControllerBed.lines(wsConnections.stdout).allSatisfy { $0["connections"] is [Any] },
                     "\(wsConnections.summary)")
                 #expect(try controller.api("GET", "/providers/proxies").status == 200)
             }
@@ -242,27 +281,34 @@ extension EndToEnd {
                 let controller = try ControllerBed.start(bed)
                 let size = 64 << 20
                 let client = try controller.startSlowDownload(size: size, seconds: 30)
-                let first = try controller.poll({ try controller.lineFlows() }, until: {
-                    ($0.first?["download"] as? Int ?? 0) > 0
-                })
+                let first = try controller.poll(
+                    { try controller.lineFlows() },
+                    until: {
+                        ($0.first?["download"] as? Int ?? 0) > 0
+                    })
                 #expect(first.count == 1, "\(first)\n\(bed.diagnostics)")
                 guard let flow = first.first, let id = flow["id"] as? String else { return }
                 let metadata = flow["metadata"] as? [String: Any] ?? [:]
                 #expect(metadata["network"] as? String == "tcp" && metadata["type"] as? String == "Redir", "\(flow)")
-                #expect(metadata["sourceIP"] as? String == Testbed.lanIPv4 && metadata["destinationIP"] as? String == Testbed.wanIPv4)
+                #expect(
+                    metadata["sourceIP"] as? String == Testbed.lanIPv4
+                        && metadata["destinationIP"] as? String == Testbed.wanIPv4)
                 #expect(flow["chains"] as? [String] == [ControllerBed.members[0], "pool"], "\(flow)")
                 #expect(flow["rule"] as? String == "Match" && (flow["start"] as? String)?.hasSuffix("Z") == true)
                 #expect((flow["upload"] as? Int ?? 0) > 0, "the request line went up")
 
                 let before = flow["download"] as? Int ?? 0
-                let later = try controller.poll({ try controller.lineFlows() }, until: {
-                    ($0.first?["download"] as? Int ?? 0) > before
-                })
+                let later = try controller.poll(
+                    { try controller.lineFlows() },
+                    until: {
+                        ($0.first?["download"] as? Int ?? 0) > before
+                    })
                 #expect((later.first?["download"] as? Int ?? 0) > before, "totals grow: \(before) then \(later)")
                 let totals = try controller.api("GET", "/connections").object
                 #expect((totals["downloadTotal"] as? Int ?? 0) >= before)
                 // /traffic reports the download's rate (the client reads about 2 MiB/s).
-                let rates = ControllerBed.lines(try controller.streamLines("/traffic", seconds: 4, count: 4).joined(separator: "\n"))
+                let rates = ControllerBed.lines(
+                    try controller.streamLines("/traffic", seconds: 4, count: 4).joined(separator: "\n"))
                 #expect(rates.contains { ($0["down"] as? Int ?? 0) > 100_000 }, "\(rates)")
 
                 #expect(try controller.api("DELETE", "/connections/\(id)").status == 204)
@@ -287,15 +333,21 @@ extension EndToEnd {
         func bypassRule() throws {
             try Testbed.with { bed in
                 let ruleFile = bed.path("bypass.txt")
-                try Data("# the wan target goes direct\n\(Testbed.wanIPv4)/32\n".utf8).write(to: URL(fileURLWithPath: ruleFile))
+                try Data("# the wan target goes direct\n\(Testbed.wanIPv4)/32\n".utf8).write(
+                    to: URL(fileURLWithPath: ruleFile))
                 let controller = try ControllerBed.start(bed, ruleFile: ruleFile)
                 let client = try controller.startSlowDownload(size: 16 << 20, seconds: 30)
                 let flows = try controller.poll({ try controller.lineFlows() }, until: { !$0.isEmpty })
                 let flow = flows.first ?? [:]
                 #expect(flow["chains"] as? [String] == ["DIRECT"], "\(flow)")
-                #expect(flow["rule"] as? String == "Bypass" && flow["rulePayload"] as? String == "\(ruleFile):2", "\(flow)")
+                #expect(
+                    flow["rule"] as? String == "Bypass" && flow["rulePayload"] as? String == "\(ruleFile):2", "\(flow)")
                 let rules = try controller.api("GET", "/rules").object["rules"] as? [[String: Any]] ?? []
-                #expect(rules.contains { $0["type"] as? String == "IPCIDR" && $0["proxy"] as? String == "DIRECT" && ($0["size"] as? Int ?? 0) >= 1 },
+                #expect(
+                    rules.contains {
+                        $0["type"] as? String == "IPCIDR" && $0["proxy"] as? String == "DIRECT"
+                            && ($0["size"] as? Int ?? 0) >= 1
+                    },
                     "\(rules)")
                 #expect(try controller.api("DELETE", "/connections").status == 204)
                 try controller.poll({ try controller.lineFlows() }, until: { $0.isEmpty })
@@ -308,14 +360,18 @@ extension EndToEnd {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let controller = try ControllerBed.start(bed, udp: true)
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: controller.redir, udp: true)
-                let echo = try bed.start(.wan, name: "udp-echo", [
-                    "python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7",
-                ])
+                let echo = try bed.start(
+                    .wan, name: "udp-echo",
+                    [
+                        "python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7",
+                    ])
                 try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
-                let client = try bed.run(.lan, [
-                    "python3", "-B", Testbed.resources.appendingPathComponent("udp_client.py").path, "echo",
-                    Testbed.wanIPv4, "7", "50",
-                ])
+                let client = try bed.run(
+                    .lan,
+                    [
+                        "python3", "-B", Testbed.resources.appendingPathComponent("udp_client.py").path, "echo",
+                        Testbed.wanIPv4, "7", "50",
+                    ])
                 #expect(client.succeeded, "\(client.summary)")
                 let udpFlows = {
                     (try controller.api("GET", "/connections").object["connections"] as? [[String: Any]] ?? []).filter {
@@ -326,9 +382,13 @@ extension EndToEnd {
                 #expect(flows.count == 1, "\(flows)")
                 guard let flow = flows.first, let id = flow["id"] as? String else { return }
                 let metadata = flow["metadata"] as? [String: Any] ?? [:]
-                #expect(metadata["destinationPort"] as? String == "7" && metadata["sourceIP"] as? String == Testbed.lanIPv4, "\(flow)")
+                #expect(
+                    metadata["destinationPort"] as? String == "7" && metadata["sourceIP"] as? String == Testbed.lanIPv4,
+                    "\(flow)")
                 #expect(flow["chains"] as? [String] == [ControllerBed.members[0], "pool"], "\(flow)")
-                #expect((flow["upload"] as? Int ?? 0) > 0 && (flow["download"] as? Int ?? 0) == (flow["upload"] as? Int ?? 0),
+                #expect(
+                    (flow["upload"] as? Int ?? 0) > 0
+                        && (flow["download"] as? Int ?? 0) == (flow["upload"] as? Int ?? 0),
                     "an echo: as many bytes down as up: \(flow)")
                 #expect(try controller.api("DELETE", "/connections/\(id)").status == 204)
                 try controller.poll({ try udpFlows() }, until: { $0.isEmpty })
@@ -348,7 +408,9 @@ extension EndToEnd {
                 }
                 func download(_ tag: String) throws {
                     let transfer = try bed.download(size: 8 << 10, tag: tag)
-                    #expect(transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256, "\(transfer.curl.summary)")
+                    #expect(
+                        transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256,
+                        "\(transfer.curl.summary)")
                 }
                 #expect(try carried(by: controller.servers[0]) { try download("before") })
 
@@ -379,10 +441,12 @@ extension EndToEnd {
             try Testbed.with { bed in
                 let controller = try ControllerBed.start(bed)
                 // A client that drips its request a byte a second (slowloris) is closed at the request deadline.
-                let drip = try bed.start(.gw, name: "drip", [
-                    "python3", "-c",
-                    "import socket,time\ns=socket.create_connection(('\(Testbed.gwLANIPv4)', \(ControllerBed.port)))\nt=time.time()\ntry:\n  for c in b'GET /version HTTP/1.1\\r\\nX-Pad: ' + b'a' * 60:\n    s.send(bytes([c])); time.sleep(1)\n  print('never closed')\nexcept OSError:\n  print('closed after %d s' % (time.time() - t))",
-                ])
+                let drip = try bed.start(
+                    .gw, name: "drip",
+                    [
+                        "python3", "-c",
+                        "import socket,time\ns=socket.create_connection(('\(Testbed.gwLANIPv4)', \(ControllerBed.port)))\nt=time.time()\ntry:\n  for c in b'GET /version HTTP/1.1\\r\\nX-Pad: ' + b'a' * 60:\n    s.send(bytes([c])); time.sleep(1)\n  print('never closed')\nexcept OSError:\n  print('closed after %d s' % (time.time() - t))",
+                    ])
                 let big = String(repeating: "x", count: 100 << 10)
                 #expect(try controller.api("PATCH", "/configs", body: big).status == 413)
                 #expect(try controller.api("PATCH", "/configs", body: "{nope").status == 400)
@@ -392,17 +456,21 @@ extension EndToEnd {
 
                 // More WebSockets than the cap: the extra ones are refused, the held ones keep streaming.
                 let script = Testbed.resources.appendingPathComponent("ws_client.py").path
-                let hold = try bed.start(.gw, name: "ws-hold", [
-                    "python3", "-B", script, "hold", Testbed.gwLANIPv4, "\(ControllerBed.port)",
-                    "/traffic?token=\(controller.secret)", "40", "4",
-                ])
+                let hold = try bed.start(
+                    .gw, name: "ws-hold",
+                    [
+                        "python3", "-B", script, "hold", Testbed.gwLANIPv4, "\(ControllerBed.port)",
+                        "/traffic?token=\(controller.secret)", "40", "4",
+                    ])
                 controller.poll({ hold.log }, until: { $0.contains("upgraded") })
                 #expect(hold.log.contains("32 of 40 upgraded"), "\(hold.log)")
                 // A silent client holding a half-sent request does not block anyone.
-                let silent = try bed.start(.gw, name: "silent", [
-                    "python3", "-c",
-                    "import socket,time; s=socket.create_connection(('\(Testbed.gwLANIPv4)', \(ControllerBed.port))); s.send(b'GET /version HTTP/1.1\\r\\nHost: x\\r\\n'); time.sleep(30)",
-                ])
+                let silent = try bed.start(
+                    .gw, name: "silent",
+                    [
+                        "python3", "-c",
+                        "import socket,time; s=socket.create_connection(('\(Testbed.gwLANIPv4)', \(ControllerBed.port))); s.send(b'GET /version HTTP/1.1\\r\\nHost: x\\r\\n'); time.sleep(30)",
+                    ])
                 _ = silent
                 #expect(try controller.api("GET", "/version").status == 200)
                 let transfer = try bed.download(size: 1 << 20, tag: "while-hostile")
@@ -416,11 +484,14 @@ extension EndToEnd {
         @Test("A controller off loopback without a secret refuses to start with one line")
         func secretRequired() throws {
             let result = try Command.run([
-                Testbed.ssRedirBinary, "-s", "192.0.2.1", "-p", "8388", "-k", "x", "-l", "1", "--control", "/tmp/unused.sock",
+                Testbed.ssRedirBinary, "-s", "192.0.2.1", "-p", "8388", "-k", "x", "-l", "1", "--control",
+                "/tmp/unused.sock",
                 "--external-controller", "0.0.0.0:9090",
             ])
             #expect(!result.succeeded)
-            #expect(result.stderr.contains("--external-controller") && result.stderr.contains("--secret"), "\(result.summary)")
+            #expect(
+                result.stderr.contains("--external-controller") && result.stderr.contains("--secret"),
+                "\(result.summary)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
     }
