@@ -128,6 +128,13 @@ package enum ClashShapes {
         .object([("type", .string(level)), ("payload", .string(message))])
     }
 
+    package static func structuredLog(level: String, message: String, at nanoseconds: Int64) -> JSONValue {
+        .object([
+            ("time", .string(WallClock.rfc3339(nanoseconds: nanoseconds))), ("level", .string(level)),
+            ("message", .string(message)), ("fields", .array([])),
+        ])
+    }
+
     package static func message(_ text: String) -> JSONValue {
         .object([("message", .string(text))])
     }

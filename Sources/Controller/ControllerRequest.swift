@@ -68,5 +68,6 @@ package enum ControllerStream: Sendable, Equatable {
     case traffic
     case memory
     case connections(intervalMilliseconds: Int)
-    case logs(level: String)
+    /// `structured`: mihomo's `format=structured` lines (time, level, message, fields), as metacubexd asks.
+    case logs(level: String, structured: Bool)
 }

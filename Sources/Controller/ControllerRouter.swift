@@ -49,7 +49,7 @@ package final class ControllerRouter: Sendable {
         case (.GET, "logs") where path.count == 1:
             let level = request.query["level"] ?? "info"
             guard Self.logLevel(level) != nil else { return .error(.badRequest, "Body invalid") }
-            return .stream(.logs(level: level))
+            return .stream(.logs(level: level, structured: request.query["format"] == "structured"))
         case (.GET, "rules") where path.count == 1:
             return .json(ClashShapes.rules(backend.rules()))
         case (.GET, "providers") where path.count == 2 && (path[1] == "proxies" || path[1] == "rules"):

@@ -129,7 +129,8 @@ package struct ExternalController: Sendable {
             return .connections(intervalMilliseconds: max(200, min(interval, 60_000)))
         case "logs":
             let level = request.query["level"] ?? "info"
-            return ControllerRouter.logLevel(level) == nil ? nil : .logs(level: level)
+            return ControllerRouter.logLevel(level) == nil
+                ? nil : .logs(level: level, structured: request.query["format"] == "structured")
         default: return nil
         }
     }

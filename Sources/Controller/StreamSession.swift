@@ -31,11 +31,15 @@ final class StreamSession {
         let loop = channel.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         switch kind {
-        case .logs(let levelName):
+        case .logs(let levelName, let structured):
             let level = ControllerRouter.logLevel(levelName) ?? .info
             guard let feed = router.logFeed else { return }
             logSubscription = feed.subscribe(level: level) { level, line in
-                let text = ClashShapes.log(level: ControllerRouter.clashLevel(level), message: line).rendered
+                let name = ControllerRouter.clashLevel(level)
+                let text =
+                    structured
+                    ? ClashShapes.structuredLog(level: name, message: line, at: WallClock.nowNanoseconds()).rendered
+                    : ClashShapes.log(level: name, message: line).rendered
                 loop.execute { bound.value.deliver(text) }
             }
         case .traffic, .memory:

@@ -264,6 +264,22 @@ extension EndToEnd {
                     },
                     "\(logScript.log)")
 
+                // metacubexd's structured log lines, over a WebSocket.
+                let structured = try bed.start(
+                    .gw, name: "structured-logs",
+                    [
+                        "python3", "-B", Testbed.resources.appendingPathComponent("ws_client.py").path, "frames",
+                        Testbed.gwLANIPv4, "\(ControllerBed.port)",
+                        "/logs?level=info&format=structured&token=\(controller.secret)", "1",
+                    ])
+                Thread.sleep(forTimeInterval: 1)
+                #expect(try bed.download(size: 1024, tag: "logged-structured").curl.succeeded)
+                controller.poll({ structured.isRunning }, until: { !$0 })
+                let entry = ControllerBed.lines(structured.log).first ?? [:]
+                #expect(
+                    entry["level"] as? String == "info" && entry["message"] is String && entry["time"] is String
+                        && entry["fields"] is [Any], "\(structured.log)")
+
                 // The WebSocket flavours (token in the query) stream the same shapes.
                 let ws = try controller.webSocket("/traffic", frames: 2)
                 #expect(ws.succeeded && ControllerBed.lines(ws.stdout).count == 2, "\(ws.summary)")
