@@ -25,6 +25,9 @@ package final class ConnectionRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// The last listing: however many dashboards poll, the relay loops are asked at most every `snapshotAge`.
+    private let lastSnapshot = NIOLockedValueBox<(at: NIODeadline, views: [FlowView])?>(nil)
+    static let snapshotAge: TimeAmount = .milliseconds(250)
 
     package init() {}
 
@@ -72,6 +75,9 @@ package final class ConnectionRegistry: Sendable {
 
     /// Every open flow with a destination, read on each event loop (one task per loop, not per flow).
     package func flows(names: [ServerMember: String] = [:]) async -> [FlowView] {
+        if let last = lastSnapshot.withLockedValue({ $0 }), NIODeadline.now() - last.at < Self.snapshotAge {
+            return last.views
+        }
         let entries = state.withLockedValue { Array($0.entries.values) + Array($0.associations.values) }
         var byLoop: [ObjectIdentifier: (EventLoop, [Entry])] = [:]
         for entry in entries {
@@ -83,15 +89,23 @@ package final class ConnectionRegistry: Sendable {
             let read = loop.submit { group.compactMap { $0.flow.value.view(names: names) } }
             views += (try? await read.get()) ?? []
         }
-        return views.sorted { $0.startNanoseconds < $1.startNanoseconds }
+        views.sort { $0.startNanoseconds < $1.startNanoseconds }
+        let snapshot = (at: NIODeadline.now(), views: views)
+        lastSnapshot.withLockedValue { $0 = snapshot }
+        return views
     }
 
     /// Bytes relayed up and down by every flow since start, closed and open.
-    package func totals() async -> (up: UInt64, down: UInt64) {
-        let (closedUp, closedDown) = state.withLockedValue { ($0.closedUp, $0.closedDown) }
+    package func totals(names: [ServerMember: String] = [:]) async -> (up: UInt64, down: UInt64) {
+        let views = await flows(names: names)
+        // The closed totals and the open set in one look: a flow that closed since the (maybe cached) listing
+        // counts once, in the closed totals.
+        let (closedUp, closedDown, open) = state.withLockedValue {
+            ($0.closedUp, $0.closedDown, Set($0.entries.keys).union($0.associations.keys))
+        }
         var up = closedUp
         var down = closedDown
-        for flow in await flows() {
+        for flow in views where open.contains(flow.id) {
             up &+= flow.upload
             down &+= flow.download
         }
@@ -101,6 +115,7 @@ package final class ConnectionRegistry: Sendable {
     package func close(id: String) -> Bool {
         guard let entry = state.withLockedValue({ $0.entries[id] ?? $0.associations[id] }) else { return false }
         entry.close()
+        lastSnapshot.withLockedValue { $0 = nil }
         return true
     }
 
@@ -110,6 +125,7 @@ package final class ConnectionRegistry: Sendable {
             Array(state.entries.values) + (associations ? Array(state.associations.values) : [])
         }
         for entry in remaining { entry.close() }
+        lastSnapshot.withLockedValue { $0 = nil }
     }
 
     /// Waits up to `grace` for open connections to finish, then closes whatever is left.

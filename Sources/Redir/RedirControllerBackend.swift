@@ -97,13 +97,15 @@ struct RedirControllerBackend: ControllerBackend {
         return (try? await outcome.futureResult.get()) ?? .timeout
     }
 
-    func flows() async -> [FlowView] {
+    /// Member names for the flows' chains.
+    private var names: [ServerMember: String] {
         let members = pool.members
-        let names = Dictionary(
-            zip(members, ControllerNames.memberNames(members)), uniquingKeysWith: { first, _ in first })
-        return await registry.flows(names: names)
+        return Dictionary(zip(members, ControllerNames.memberNames(members)), uniquingKeysWith: { first, _ in first })
     }
 
+    func flows() async -> [FlowView] {
+        await registry.flows(names: names)
+    }
     func closeFlow(id: String) -> Bool {
         registry.close(id: id)
     }
@@ -113,7 +115,7 @@ struct RedirControllerBackend: ControllerBackend {
     }
 
     func trafficTotals() async -> (up: UInt64, down: UInt64) {
-        await registry.totals()
+        await registry.totals(names: names)
     }
 
     func rules() -> [RuleView] {
