@@ -67,9 +67,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Clash-compatible external controller (REST + WebSocket, static dashboard files) over a backend protocol.
+        .target(
+            name: "Controller",
+            dependencies: [
+                "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Redir",
             dependencies: [
+                "Controller",
                 "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "ServerPool", "Resolver",
                 "Rules", "SOCKS5", "Netfilter",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "ss-redir",
             dependencies: [
-                "Redir", "Config", "Netfilter", "Daemon",
+                "Redir", "Config", "Netfilter", "Daemon", "Controller",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,6 +164,7 @@ let package = Package(
             dependencies: ["ShadowsocksProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "ShadowsocksCrypto"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(
             name: "ServerPoolTests",
             dependencies: [

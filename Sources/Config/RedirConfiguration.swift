@@ -29,6 +29,8 @@ public struct RedirConfiguration: Sendable {
     public var halfCloseWaitSeconds: Int
     /// `--metrics ADDR:PORT`: where the Prometheus endpoint listens; nil: off.
     public var metrics: ServerEndpoint?
+    /// The Clash-compatible external controller; nil: off.
+    public var controller: ExternalControllerSettings?
     public var listenAddresses: [String]
     public var localPort: Int
     public var timeoutSeconds: Int
@@ -130,6 +132,7 @@ public struct RedirConfiguration: Sendable {
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
+        configuration.controller = try ExternalControllerSettings.resolve(settings)
         try resolveSOCKS(settings, into: &configuration)
         try resolveRouting(settings, into: &configuration)
         return configuration

@@ -59,6 +59,10 @@ public struct RedirSettings: Sendable {
     public var plugin: String?
     public var pluginOptions: String?
     public var pluginArguments: [String]?
+    /// The Clash-compatible external controller (docs/dashboard.md): listen endpoint, secret, static UI directory.
+    public var externalController: String?
+    public var secret: String?
+    public var externalUI: String?
     public var origins: [Field: String] = [:]
 
     public enum Field: String, Sendable, CaseIterable {
@@ -75,6 +79,7 @@ public struct RedirSettings: Sendable {
         case acl, rules, dnsListen = "dns_listen", dnsRemote = "dns_remote", dnsDirect = "dns_direct"
         case sniffWait = "sniff_wait", resolvConf = "resolv_conf", hostsFile = "hosts_file"
         case plugin, pluginOptions = "plugin_opts", pluginArguments = "plugin_args"
+        case externalController = "external_controller", secret, externalUI = "external_ui"
     }
 
     public init() {}
@@ -127,6 +132,9 @@ public struct RedirSettings: Sendable {
         merged.plugin = other.plugin ?? plugin
         merged.pluginOptions = other.pluginOptions ?? pluginOptions
         merged.pluginArguments = other.pluginArguments ?? pluginArguments
+        merged.externalController = other.externalController ?? externalController
+        merged.secret = other.secret ?? secret
+        merged.externalUI = other.externalUI ?? externalUI
         merged.origins.merge(other.origins) { _, flag in flag }
         return merged
     }

@@ -1,21 +1,132 @@
+import Config
+import Controller
 import NIOConcurrencyHelpers
 import NIOCore
+import ShadowsocksProtocol
 
-/// The relayed LAN connections that are open, so shutdown can let them finish and then close the rest.
+/// The relayed LAN connections that are open: so shutdown can let them finish and then close the rest, and
+/// so the controller can list them (`RelayedFlow`) and close one. The lock is taken once when a connection
+/// opens and once when it closes, never per relayed chunk.
 package final class ConnectionRegistry: Sendable {
-    private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private struct Entry: Sendable {
+        let eventLoop: EventLoop
+        let flow: NIOLoopBound<RelayedFlow>
+        let close: @Sendable () -> Void
+    }
+
+    private struct State {
+        /// TCP connections (what shutdown drains and status counts).
+        var entries: [String: Entry] = [:]
+        /// UDP associations, listed for the controller only (the UDP front ends them itself).
+        var associations: [String: Entry] = [:]
+        /// Bytes of the flows that have closed (the open ones are read from their handlers).
+        var closedUp: UInt64 = 0
+        var closedDown: UInt64 = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    /// The last listing: however many dashboards poll, the relay loops are asked at most every `snapshotAge`.
+    private let lastSnapshot = NIOLockedValueBox<(at: NIODeadline, views: [FlowView])?>(nil)
+    static let snapshotAge: TimeAmount = .milliseconds(250)
 
     package init() {}
 
-    package func track(_ channel: Channel) {
-        let id = ObjectIdentifier(channel)
-        channels.withLockedValue { $0[id] = channel }
-        channel.closeFuture.whenComplete { [channels] _ in
-            _ = channels.withLockedValue { $0.removeValue(forKey: id) }
+    /// Tracks `channel` until it closes; returns its flow record (to be filled in on the channel's loop).
+    @discardableResult
+    package func track(_ channel: Channel, inbound: String = "Redir") -> RelayedFlow {
+        let flow = RelayedFlow(id: RelayedFlow.makeID(), inbound: inbound, source: channel.remoteAddress)
+        let bound = NIOLoopBound(flow, eventLoop: channel.eventLoop)
+        let id = flow.id
+        let entry = Entry(eventLoop: channel.eventLoop, flow: bound, close: { channel.close(promise: nil) })
+        state.withLockedValue { $0.entries[id] = entry }
+        channel.closeFuture.whenComplete { [state] _ in
+            let (up, down) = bound.value.bytes
+            state.withLockedValue {
+                $0.entries.removeValue(forKey: id)
+                $0.closedUp &+= up
+                $0.closedDown &+= down
+            }
+        }
+        return flow
+    }
+
+    /// A UDP association (created on `eventLoop`); `close` ends it there when the controller asks.
+    func trackAssociation(
+        source: SocketAddress, destination: SocksAddress, eventLoop: EventLoop, close: @escaping @Sendable () -> Void
+    ) -> RelayedFlow {
+        let flow = RelayedFlow(id: RelayedFlow.makeID(), network: "udp", inbound: "TProxy", source: source)
+        flow.destination = destination
+        let entry = Entry(eventLoop: eventLoop, flow: NIOLoopBound(flow, eventLoop: eventLoop), close: close)
+        state.withLockedValue { $0.associations[flow.id] = entry }
+        return flow
+    }
+
+    /// The association ended; its datagram totals join the closed ones.
+    func untrackAssociation(_ flow: RelayedFlow) {
+        let (up, down) = flow.datagramBytes
+        state.withLockedValue {
+            $0.associations.removeValue(forKey: flow.id)
+            $0.closedUp &+= up
+            $0.closedDown &+= down
         }
     }
 
-    package var count: Int { channels.withLockedValue { $0.count } }
+    package var count: Int { state.withLockedValue { $0.entries.count } }
+
+    /// Every open flow with a destination, read on each event loop (one task per loop, not per flow).
+    package func flows(names: [ServerMember: String] = [:]) async -> [FlowView] {
+        if let last = lastSnapshot.withLockedValue({ $0 }), NIODeadline.now() - last.at < Self.snapshotAge {
+            return last.views
+        }
+        let entries = state.withLockedValue { Array($0.entries.values) + Array($0.associations.values) }
+        var byLoop: [ObjectIdentifier: (EventLoop, [Entry])] = [:]
+        for entry in entries {
+            let loop = entry.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
+        }
+        var views: [FlowView] = []
+        for (loop, group) in byLoop.values {
+            let read = loop.submit { group.compactMap { $0.flow.value.view(names: names) } }
+            views += (try? await read.get()) ?? []
+        }
+        views.sort { $0.startNanoseconds < $1.startNanoseconds }
+        let snapshot = (at: NIODeadline.now(), views: views)
+        lastSnapshot.withLockedValue { $0 = snapshot }
+        return views
+    }
+
+    /// Bytes relayed up and down by every flow since start, closed and open.
+    package func totals(names: [ServerMember: String] = [:]) async -> (up: UInt64, down: UInt64) {
+        let views = await flows(names: names)
+        // The closed totals and the open set in one look: a flow that closed since the (maybe cached) listing
+        // counts once, in the closed totals.
+        let (closedUp, closedDown, open) = state.withLockedValue {
+            ($0.closedUp, $0.closedDown, Set($0.entries.keys).union($0.associations.keys))
+        }
+        var up = closedUp
+        var down = closedDown
+        for flow in views where open.contains(flow.id) {
+            up &+= flow.upload
+            down &+= flow.download
+        }
+        return (up, down)
+    }
+
+    package func close(id: String) -> Bool {
+        guard let entry = state.withLockedValue({ $0.entries[id] ?? $0.associations[id] }) else { return false }
+        entry.close()
+        lastSnapshot.withLockedValue { $0 = nil }
+        return true
+    }
+
+    /// Closes every TCP connection and, with `associations`, every UDP association too (the controller's DELETE).
+    package func closeAll(associations: Bool = false) {
+        let remaining = state.withLockedValue { state in
+            Array(state.entries.values) + (associations ? Array(state.associations.values) : [])
+        }
+        for entry in remaining { entry.close() }
+        lastSnapshot.withLockedValue { $0 = nil }
+    }
 
     /// Waits up to `grace` for open connections to finish, then closes whatever is left.
     package func drain(grace: TimeAmount) async {
@@ -23,7 +134,6 @@ package final class ConnectionRegistry: Sendable {
         while count > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
-        let remaining = channels.withLockedValue { Array($0.values) }
-        for channel in remaining { channel.close(promise: nil) }
+        closeAll()
     }
 }

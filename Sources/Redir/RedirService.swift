@@ -1,5 +1,6 @@
 import CShadowsocksLinux
 import Config
+import Controller
 import Logging
 import NIOCore
 import NIOPosix
@@ -30,6 +31,8 @@ public struct RedirService: Service {
     public var onReady: (@Sendable () -> Void)?
     /// ss-local: only the SOCKS5 front (`socksListen`) runs; no redirect or TPROXY listeners.
     public var socksOnly = false
+    /// The log lines the controller's /logs streams (installed around the stderr handler by the command).
+    package var logFeed: LogFeed?
 
     public init(configuration: RedirConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -78,7 +81,7 @@ public struct RedirService: Service {
             if configuration.relaysUDP && !socksOnly {
                 udpFront = try await UDPTransparentFront.start(
                     configuration: configuration, pool: pool, group: group, mark: mark, logger: logger, routes: routes,
-                    addressBook: addressBook)
+                    addressBook: addressBook, registry: registry)
             }
             var socksFront = SOCKS5Front(
                 configuration: configuration, group: group, registry: registry, logger: logger, mark: mark, pool: pool)
@@ -163,6 +166,21 @@ public struct RedirService: Service {
             }
         }
 
+        var controller: ExternalController?
+        if let settings = configuration.controller {
+            let backend = RedirControllerBackend(
+                pool: pool, registry: registry, routes: routes, addressBook: addressBook, mark: mark,
+                eventLoop: group.next())
+            do {
+                controller = try await ExternalController.start(
+                    settings: settings, backend: backend, logFeed: logFeed, logger: logger)
+                logger.notice("external controller on \(settings.endpoint)\(settings.uiDirectory != nil ? ", dashboard at /ui/" : "")")
+            } catch {
+                logger.error(
+                    "cannot serve the external controller on \(settings.endpoint) (--external-controller): \(error); running without it")
+            }
+        }
+
         // Runs until graceful shutdown (SIGTERM/SIGINT); SIGHUP reloads the pool meanwhile.
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             if let fresh = reloadPool(pool, routes: routes) {
@@ -178,6 +196,7 @@ public struct RedirService: Service {
         for listener in listeners + socksListeners + dnsListeners { try? await listener.close() }
         await ControlServer.stop(control, path: configuration.controlSocket)
         try? await metricsChannel?.close()
+        await controller?.stop()
         await udpFront?.stop()
         await registry.drain(grace: shutdownGrace)
         await plugins.stopAll()

@@ -24,6 +24,12 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     private(set) var inputClosed = false
     /// Plaintext bytes this side has read (LAN side: sent up; upstream side: received down).
     private(set) var bytesRead: UInt64 = 0
+    /// LAN side: what the controller shows of this flow; it reads the counters through `lanSide`.
+    var flow: RelayedFlow? {
+        didSet { flow?.lanSide = self }
+    }
+    /// Plaintext bytes the partner has read (LAN side: received down).
+    var partnerBytesRead: UInt64 { partner?.bytesRead ?? 0 }
     /// LAN side: told the byte counts of both directions when the connection ends.
     package var onClose: ((_ up: UInt64, _ down: UInt64) -> Void)?
     /// LAN bytes that arrived while the upstream was still connecting.
@@ -168,6 +174,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
+        flow?.finalBytes = (bytesRead, partnerBytesRead)
         if let report = onClose {
             onClose = nil
             report(bytesRead, partner?.bytesRead ?? 0)

@@ -75,8 +75,8 @@ struct SOCKS5Front: Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    registry.track(channel)
                     let handler = SOCKS5ServerHandler(front: self)
+                    handler.flow = registry.track(channel, inbound: "Socks5")
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

@@ -32,6 +32,8 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var deadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private var client = "?"
+    /// The controller's record of this connection, handed to the relay once it connects.
+    var flow: RelayedFlow?
 
     init(front: SOCKS5Front) {
         self.front = front
@@ -185,6 +187,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         phase = .connecting
         let configuration = front.configuration
         let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: .seconds(Int64(configuration.halfCloseWaitSeconds)))
+        lanSide.flow = flow
         do {
             try context.pipeline.syncOperations.addHandlers([
                 IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds))), lanSide,

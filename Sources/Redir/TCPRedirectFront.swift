@@ -91,7 +91,7 @@ struct TCPRedirectFront: Sendable {
             )
             return channel.close()
         }
-        registry.track(channel)
+        let flow = registry.track(channel, inbound: configuration.tcpTproxy ? "TProxy" : "Redir")
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
         let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
         let sniffWait = configuration.routing.sniffWaitMilliseconds
@@ -99,6 +99,7 @@ struct TCPRedirectFront: Sendable {
             if let routes, sniffWait > 0, routes.current.hasDomainRules {
                 // Domain rules: the name in the client's first bytes may decide the route.
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait)
+                lanSide.flow = flow
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
                     self.connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
                 }
@@ -107,6 +108,7 @@ struct TCPRedirectFront: Sendable {
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
                     self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
+                lanSide.flow = flow
                 try channel.pipeline.syncOperations.addHandlers([idle, lanSide])
             }
         } catch {

@@ -25,6 +25,8 @@ final class UDPAssociation {
     var backlog: [ByteBuffer] = []
     var lastActive: NIODeadline
     var needsFlush = false
+    /// What the controller shows of this association (nil without a registry).
+    var flow: RelayedFlow?
     static let maximumBacklog = 64
 
     init(

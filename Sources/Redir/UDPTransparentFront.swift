@@ -18,7 +18,7 @@ final class UDPTransparentFront: Sendable {
 
     static func start(
         configuration: RedirConfiguration, pool: ServerPool, group: EventLoopGroup, mark: UInt32?, logger: Logger,
-        routes: RouteRules? = nil, addressBook: ServerAddressBook? = nil
+        routes: RouteRules? = nil, addressBook: ServerAddressBook? = nil, registry: ConnectionRegistry? = nil
     ) async throws -> UDPTransparentFront {
         var receivers: [TransparentDatagramReceiver] = []
         do {
@@ -35,6 +35,7 @@ final class UDPTransparentFront: Sendable {
             let relay = UDPTransparentRelay(
                 configuration: configuration, pool: pool, mark: mark, eventLoop: eventLoop, logger: logger,
                 routes: routes, addressBook: addressBook)
+            relay.registry = registry
             relay.start()
             return NIOLoopBound(relay, eventLoop: eventLoop)
         }.get()

@@ -1,5 +1,6 @@
 import Config
 import Logging
+import Rules
 import NIOCore
 import NIOPosix
 import ServerPool
@@ -24,6 +25,8 @@ final class UDPTransparentRelay {
     private let localAddresses = LocalAddresses()
     private(set) var drops = UDPDropCounters()
     private var sweepTask: RepeatedTask?
+    /// Lists the associations for the controller.
+    var registry: ConnectionRegistry?
 
     init(
         configuration: RedirConfiguration, pool: ServerPool, mark: UInt32?, eventLoop: EventLoop, logger: Logger,
@@ -97,6 +100,7 @@ final class UDPTransparentRelay {
                     drops.count(.upstreamBacklog, logger: logger)
                     return nil
                 }
+                association.flow?.datagramBytes.up &+= UInt64(datagram.payload.readableBytes)
                 return association
             }
             guard codec.sealedSize(target: target, payloadCount: datagram.payload.readableBytes) <= maximumPacket
@@ -113,6 +117,7 @@ final class UDPTransparentRelay {
             drops.count(.upstreamBacklog, logger: logger)
             return nil
         }
+        association.flow?.datagramBytes.up &+= UInt64(datagram.payload.readableBytes)
         return association
     }
 
@@ -132,6 +137,7 @@ final class UDPTransparentRelay {
         {
             association = UDPAssociation(
                 key: key, target: target, member: nil, server: key.destination, codec: nil, now: now)
+            track(association, rule: decision, rules: rules)
             let named = domain.map { " (\($0))" } ?? ""
             logger.info("udp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
         } else {
@@ -151,6 +157,7 @@ final class UDPTransparentRelay {
             association = UDPAssociation(
                 key: key, target: target, member: member, server: server, codec: codec, now: now)
             pool.udpAssociationsChanged(member, by: 1)
+            track(association, rule: nil, rules: nil)
             logger.info("udp \(client) -> \(target) via \(member)")
         }
         associations.set(association, for: key)
@@ -196,6 +203,7 @@ final class UDPTransparentRelay {
             association.lastActive = now
             associations.touch(association.key)
             let source = envelope.remoteAddress.normalized
+            association.flow?.datagramBytes.down &+= UInt64(envelope.data.readableBytes)
             if !replySockets.send(envelope.data, from: source, to: association.key.source, now: now) {
                 drops.count(.replySocketUnavailable, logger: logger, detail: "\(source)")
             }
@@ -217,6 +225,7 @@ final class UDPTransparentRelay {
         associations.touch(association.key)
         // The reply's own address is the peer that answered (full-cone); a name falls back to the destination.
         let source = SocketAddress(opened.address)?.normalized ?? association.key.destination
+        association.flow?.datagramBytes.down &+= UInt64(opened.payload.readableBytes)
         if !replySockets.send(opened.payload, from: source, to: association.key.source, now: now) {
             drops.count(.replySocketUnavailable, logger: logger, detail: "\(source)")
         }
@@ -225,6 +234,32 @@ final class UDPTransparentRelay {
     private func close(_ association: UDPAssociation) {
         association.close()
         if let member = association.member { pool.udpAssociationsChanged(member, by: -1) }
+        if let flow = association.flow {
+            association.flow = nil
+            registry?.untrackAssociation(flow)
+        }
+    }
+
+    /// Lists a new association for the controller; its DELETE ends it here, on the relay's loop.
+    private func track(_ association: UDPAssociation, rule decision: RuleDecision?, rules: BypassRules?) {
+        guard let registry else { return }
+        let key = association.key
+        let relay = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        let flow = registry.trackAssociation(
+            source: key.source, destination: association.target, eventLoop: eventLoop,
+            close: { loop.execute { relay.value.closeFromController(key) } })
+        flow.member = association.member
+        flow.direct = association.member == nil
+        flow.decision = decision
+        flow.rules = rules
+        association.flow = flow
+    }
+
+    private func closeFromController(_ key: UDPAssociation.Key) {
+        guard let association = associations.value(for: key) else { return }
+        associations.remove(key)
+        close(association)
     }
 
     /// Never blocks the loop: an IP literal, or the address book's last answer (nil until the name resolved).

@@ -42,9 +42,16 @@ struct UpstreamConnector: Sendable {
         let sniffed = sniffed.flatMap { name in
             IPAddress(name) == nil && !(name.hasPrefix("[") && name.hasSuffix("]")) ? name : nil
         }
+        let flow = lanSide.flow
+        flow?.destination = target
         if let routes {
             let (decision, domain, rules) = routes.decide(target: target, sniffed: sniffed)
             let named = domain.map { " (\($0))" } ?? ""
+            if let flow {
+                flow.host = domain ?? ""
+                flow.decision = decision
+                flow.rules = rules
+            }
             if decision.action == .bypass {
                 logger.info("tcp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
                 connectDirect(lanSide, client: client, target: target, on: eventLoop, onConnected: onConnected,
@@ -90,6 +97,7 @@ struct UpstreamConnector: Sendable {
         }.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let upstreamSide):
+                lanSide.flow?.direct = true
                 counters?.opened()
                 lanSide.onClose = { up, down in counters?.closed(bytesUp: up, bytesDown: down) }
                 onConnected?()
@@ -118,6 +126,7 @@ struct UpstreamConnector: Sendable {
         connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let upstreamSide):
+                lanSide.flow?.member = member
                 pool.recordSuccess(member)
                 pool.connectionOpened(member)
                 lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }

@@ -97,6 +97,10 @@ public struct BypassRules: Sendable {
     public var cidrCount: Int { bypass.cidrEntries + proxy.cidrEntries }
     /// Domain entries on the bypass and proxy lists.
     public var domainCount: Int { bypass.domains.count + proxy.domains.count }
+
+    /// Entries per list, for the controller's GET /rules.
+    public var bypassCounts: (addresses: Int, domains: Int) { (bypass.cidrEntries, bypass.domains.count) }
+    public var proxyCounts: (addresses: Int, domains: Int) { (proxy.cidrEntries, proxy.domains.count) }
     /// Entries on the outbound block list (addresses and domains).
     public var outboundBlockCount: Int { outboundBlock.cidrEntries + outboundBlock.domains.count }
     public var hasOutboundBlockRules: Bool { outboundBlockCount > 0 }

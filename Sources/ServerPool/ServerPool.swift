@@ -47,6 +47,8 @@ public final class ServerPool: Sendable {
         var strategy: SelectionStrategy
         var nextRoundRobin = 0
         var preferred: ServerMember?
+        /// Set from the controller (PUT /proxies/{group}): new flows use it whatever the strategy.
+        var pinned: ServerMember?
     }
 
     public let ejectAfter: Int
@@ -80,6 +82,9 @@ public final class ServerPool: Sendable {
                 !excluded.contains(state.entries[$0].member) && (!forUDP || state.entries[$0].member.udp)
             }
             guard !candidates.isEmpty else { return nil }
+            if let pinned = state.pinned, let index = candidates.first(where: { state.entries[$0].member == pinned }) {
+                return state.entries[index].member
+            }
             let healthy = candidates.filter {
                 state.entries[$0].health.up && (!forUDP || state.entries[$0].health.udpUp)
             }
@@ -231,8 +236,29 @@ public final class ServerPool: Sendable {
             state.entries = members.map { member in old.first { $0.member == member } ?? Entry(member: member) }
             state.strategy = strategy
             if let preferred = state.preferred, !members.contains(preferred) { state.preferred = nil }
+            if let pinned = state.pinned, !members.contains(pinned) { state.pinned = nil }
         }
     }
+
+    /// The member new flows are pinned to (nil: the strategy chooses). A pinned member that fails a flow's
+    /// connect is skipped for that flow like any other; a reload that drops it unpins.
+    public var pinned: ServerMember? { state.withLockedValue { $0.pinned } }
+
+    /// Pins new flows to `member` (nil unpins); false when it is not in the pool.
+    @discardableResult
+    public func pin(_ member: ServerMember?) -> Bool {
+        state.withLockedValue { state in
+            guard let member else {
+                state.pinned = nil
+                return true
+            }
+            guard state.entries.contains(where: { $0.member == member }) else { return false }
+            state.pinned = member
+            return true
+        }
+    }
+
+    public var strategy: SelectionStrategy { state.withLockedValue { $0.strategy } }
 
     public func statuses() -> [MemberStatus] {
         state.withLockedValue { state in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Controller
 import Daemon
 import Logging
 import Netfilter
@@ -122,6 +123,19 @@ struct RunCommand: AsyncParsableCommand {
     var metrics: String?
 
     @Option(
+        name: .customLong("external-controller"),
+        help: "Serve the Clash-compatible API for dashboards (yacd, metacubexd, zashboard) on ADDR:PORT (off by default).")
+    var externalController: String?
+
+    @Option(name: .customLong("secret"), help: "Bearer secret the external controller requires (required off loopback).")
+    var secret: String?
+
+    @Option(
+        name: .customLong("external-ui"),
+        help: ArgumentHelp("Directory of dashboard files the external controller serves under /ui/.", valueName: "dir"))
+    var externalUI: String?
+
+    @Option(
         name: .customLong("half-close-wait"),
         help: "After a LAN client's FIN, seconds of server silence before the FIN is passed on (default 3).")
     var halfCloseWait: String?
@@ -178,6 +192,7 @@ struct RunCommand: AsyncParsableCommand {
         let configuration: RedirConfiguration
         let logger: Logger
         let process: DaemonProcess
+        let logFeed: LogFeed
     }
 
     func run() async throws {
@@ -187,11 +202,9 @@ struct RunCommand: AsyncParsableCommand {
     /// Reads the configuration, raises limits and applies -f/-a/--log-file. Runs while the process has a
     /// single thread (see Entry).
     func prepare() throws -> Prepared {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = verbose ? .info : (quiet ? .warning : .notice)
-            return handler
-        }
+        let feed = LogFeed(systemLevel: verbose ? .info : (quiet ? .warning : .notice))
+        // The controller's /logs and PATCH /configs log-level go through the feed around the stderr handler.
+        LoggingSystem.bootstrap { label in feed.handler(wrapping: StreamLogHandler.standardError(label: label)) }
         let logger = Logger(label: "ss-redir")
         daemon.stopIfAsked(program: "ss-redir")
         let configuration: RedirConfiguration
@@ -209,7 +222,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         OpenFileLimit.apply(configured: configuration.nofile, logger: logger)
-        return Prepared(configuration: configuration, logger: logger, process: process)
+        return Prepared(configuration: configuration, logger: logger, process: process, logFeed: feed)
     }
 
     func run(prepared: Prepared) async throws {
@@ -238,6 +251,7 @@ struct RunCommand: AsyncParsableCommand {
         let reloadCommand = self
         service.reload = { try reloadCommand.resolveConfiguration(logger: logger) }
         service.onReady = { prepared.process.signalReady() }
+        service.logFeed = prepared.logFeed
         service.ownedTableConnection = rules.map { OwnedTableConnection($0.nftables) }
         let group = ServiceGroup(
             configuration: .init(
@@ -274,6 +288,9 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.probeUDPTarget, probeUDPTarget, .probeUDPTarget, "--probe-udp-target")
         flags.set(\.controlSocket, controlSocket, .controlSocket, "--control")
         flags.set(\.metrics, metrics, .metrics, "--metrics")
+        flags.set(\.externalController, externalController, .externalController, "--external-controller")
+        flags.set(\.secret, secret, .secret, "--secret")
+        flags.set(\.externalUI, externalUI, .externalUI, "--external-ui")
         flags.set(\.halfCloseWait, halfCloseWait, .halfCloseWait, "--half-close-wait")
         flags.set(\.socks, socks.isEmpty ? nil : socks, .socks, "--socks")
         flags.set(\.socksUsername, socksUser, .socksUsername, "--socks-user")

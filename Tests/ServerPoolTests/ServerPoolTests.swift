@@ -132,4 +132,26 @@ import Testing
         #expect(statuses[1].health.lastError == "refused")
         #expect(statuses[2].counters.udpAssociations == 2)
     }
+
+    @Test("A pin overrides every strategy for new flows; excluded (failed) it falls back; unpin restores")
+    func pinOverridesStrategy() {
+        for strategy in SelectionStrategy.allCases {
+            let pool = pool(strategy)
+            #expect(pool.pin(c))
+            for _ in 0..<20 { #expect(pool.choose() == c, "\(strategy)") }
+            #expect(pool.choose(excluding: [c]) != c)
+            #expect(pool.pin(nil))
+            #expect(pool.pinned == nil)
+        }
+        let pool = pool(.failover)
+        #expect(!pool.pin(Self.member("z")), "not a member")
+        #expect(pool.pin(b))
+        pool.replace(members: [a, c], strategy: .failover)
+        #expect(pool.pinned == nil, "a reload that drops the pinned member unpins")
+        #expect(pool.choose() == a)
+        let noUDP = Self.member("u", udp: false)
+        let udpPool = self.pool(.failover, [a, noUDP])
+        #expect(udpPool.pin(noUDP))
+        #expect(udpPool.choose(forUDP: true) == a, "a pin on a TCP-only member does not take UDP flows")
+    }
 }

@@ -1,0 +1,89 @@
+import Config
+import Controller
+import NIOCore
+import Rules
+import ShadowsocksProtocol
+
+/// What the controller shows of one relayed TCP flow: where it comes from and goes, which rule decided it and
+/// which member carries it. Touched only on its channel's event loop (the fronts and the connector fill it
+/// in as they decide; the byte totals are the relay handlers' own counters, read there, so the relay takes
+/// no lock per chunk).
+package final class RelayedFlow {
+    let id: String
+    /// "tcp", or "udp" for a UDP association.
+    let network: String
+    let inbound: String
+    let source: SocketAddress?
+    let startNanoseconds: Int64
+    /// Set when the connector runs (a SOCKS5 flow learns it from the request).
+    var destination: SocksAddress?
+    var host = ""
+    /// The rule that decided the flow (nil: no rules, the default); rendered only when the controller asks.
+    var decision: RuleDecision?
+    var rules: BypassRules?
+    /// The member carrying the flow; nil with `direct` false: not connected yet.
+    var member: ServerMember?
+    var direct = false
+    weak var lanSide: RelayGlueHandler?
+    /// The totals once the LAN side closed (the handlers may be gone by the time the registry looks).
+    var finalBytes: (up: UInt64, down: UInt64)?
+    /// UDP: payload bytes the relay counts per datagram (there is no relay handler to read).
+    var datagramBytes: (up: UInt64, down: UInt64) = (0, 0)
+
+    init(id: String, network: String = "tcp", inbound: String, source: SocketAddress?) {
+        self.id = id
+        self.network = network
+        self.inbound = inbound
+        self.source = source
+        self.startNanoseconds = WallClock.nowNanoseconds()
+    }
+
+    var bytes: (up: UInt64, down: UInt64) {
+        if let finalBytes { return finalBytes }
+        guard let lanSide else { return datagramBytes }
+        return (lanSide.bytesRead, lanSide.partnerBytesRead)
+    }
+
+    /// nil until the flow has a destination (a SOCKS5 client still shaking hands, or a UDP ASSOCIATE).
+    /// `names`: the controller's member names (ControllerNames).
+    func view(names: [ServerMember: String]) -> FlowView? {
+        guard let destination else { return nil }
+        let (up, down) = bytes
+        var chains: [String] = []
+        if direct {
+            chains = [ControllerNames.direct]
+        } else if let member {
+            chains = [names[member] ?? member.endpoint.description, ControllerNames.pool]
+        }
+        var rule = "Match"
+        var rulePayload = ""
+        if let decision, !decision.source.isDefaultAction {
+            rule = decision.action == .bypass ? "Bypass" : "Proxy"
+            rulePayload = rules?.origin(of: decision.source).map { "\($0)" } ?? ""
+        }
+        return FlowView(
+            id: id, network: network, inbound: inbound, sourceIP: Self.unmapped(source?.ipAddress ?? ""),
+            sourcePort: source?.port ?? 0,
+            destinationIP: destination.ipAddress?.description ?? "", destinationPort: Int(destination.port),
+            host: host.isEmpty ? (destination.domainName ?? "") : host, rule: rule, rulePayload: rulePayload,
+            chains: chains, upload: up, download: down, startNanoseconds: startNanoseconds)
+    }
+
+    /// A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; dashboards show them as a.b.c.d.
+    static func unmapped(_ address: String) -> String {
+        address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
+    }
+
+    /// A random (version 4) UUID, the id format dashboards get from mihomo.
+    static func makeID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
+        let low = generator.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        func hex(_ value: UInt64, digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: digits - text.count) + text
+        }
+        return "\(hex(high >> 32, digits: 8))-\(hex(high >> 16 & 0xFFFF, digits: 4))-\(hex(high & 0xFFFF, digits: 4))-"
+            + "\(hex(low >> 48, digits: 4))-\(hex(low & 0xFFFF_FFFF_FFFF, digits: 12))"
+    }
+}
