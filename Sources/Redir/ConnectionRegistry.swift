@@ -16,9 +16,10 @@ package final class ConnectionRegistry: Sendable {
 
     private struct State {
         /// TCP connections (what shutdown drains and status counts).
-        var entries: [String: Entry] = [:]
+        var entries: [UInt64: Entry] = [:]
         /// UDP associations, listed for the controller only (the UDP front ends them itself).
-        var associations: [String: Entry] = [:]
+        var associations: [UInt64: Entry] = [:]
+        var lastSerial: UInt64 = 0
         /// Bytes of the flows that have closed (the open ones are read from their handlers).
         var closedUp: UInt64 = 0
         var closedDown: UInt64 = 0
@@ -34,11 +35,15 @@ package final class ConnectionRegistry: Sendable {
     /// Tracks `channel` until it closes; returns its flow record (to be filled in on the channel's loop).
     @discardableResult
     package func track(_ channel: Channel, inbound: String = "Redir") -> RelayedFlow {
-        let flow = RelayedFlow(id: RelayedFlow.makeID(), inbound: inbound, source: channel.remoteAddress)
+        let flow = RelayedFlow(inbound: inbound, source: channel.remoteAddress)
         let bound = NIOLoopBound(flow, eventLoop: channel.eventLoop)
-        let id = flow.id
         let entry = Entry(eventLoop: channel.eventLoop, flow: bound, close: { channel.close(promise: nil) })
-        state.withLockedValue { $0.entries[id] = entry }
+        let id = state.withLockedValue { state in
+            state.lastSerial &+= 1
+            state.entries[state.lastSerial] = entry
+            return state.lastSerial
+        }
+        flow.serial = id
         channel.closeFuture.whenComplete { [state] _ in
             let (up, down) = bound.value.bytes
             state.withLockedValue {
@@ -54,10 +59,14 @@ package final class ConnectionRegistry: Sendable {
     func trackAssociation(
         source: SocketAddress, destination: SocksAddress, eventLoop: EventLoop, close: @escaping @Sendable () -> Void
     ) -> RelayedFlow {
-        let flow = RelayedFlow(id: RelayedFlow.makeID(), network: "udp", inbound: "TProxy", source: source)
+        let flow = RelayedFlow(network: "udp", inbound: "TProxy", source: source)
         flow.destination = destination
         let entry = Entry(eventLoop: eventLoop, flow: NIOLoopBound(flow, eventLoop: eventLoop), close: close)
-        state.withLockedValue { $0.associations[flow.id] = entry }
+        flow.serial = state.withLockedValue { state in
+            state.lastSerial &+= 1
+            state.associations[state.lastSerial] = entry
+            return state.lastSerial
+        }
         return flow
     }
 
@@ -65,7 +74,7 @@ package final class ConnectionRegistry: Sendable {
     func untrackAssociation(_ flow: RelayedFlow) {
         let (up, down) = flow.datagramBytes
         state.withLockedValue {
-            $0.associations.removeValue(forKey: flow.id)
+            $0.associations.removeValue(forKey: flow.serial)
             $0.closedUp &+= up
             $0.closedDown &+= down
         }
@@ -103,9 +112,10 @@ package final class ConnectionRegistry: Sendable {
         let (closedUp, closedDown, open) = state.withLockedValue {
             ($0.closedUp, $0.closedDown, Set($0.entries.keys).union($0.associations.keys))
         }
+        let openIDs = Set(open.map(RelayedFlow.idText))
         var up = closedUp
         var down = closedDown
-        for flow in views where open.contains(flow.id) {
+        for flow in views where openIDs.contains(flow.id) {
             up &+= flow.upload
             down &+= flow.download
         }
@@ -113,7 +123,9 @@ package final class ConnectionRegistry: Sendable {
     }
 
     package func close(id: String) -> Bool {
-        guard let entry = state.withLockedValue({ $0.entries[id] ?? $0.associations[id] }) else { return false }
+        guard let serial = RelayedFlow.serial(fromID: id),
+            let entry = state.withLockedValue({ $0.entries[serial] ?? $0.associations[serial] })
+        else { return false }
         entry.close()
         lastSnapshot.withLockedValue { $0 = nil }
         return true

@@ -9,7 +9,9 @@ import ShadowsocksProtocol
 /// in as they decide; the byte totals are the relay handlers' own counters, read there, so the relay takes
 /// no lock per chunk).
 package final class RelayedFlow {
-    let id: String
+    /// Set by the registry when it tracks the flow; `id` is its text.
+    var serial: UInt64 = 0
+    var id: String { Self.idText(serial) }
     /// "tcp", or "udp" for a UDP association.
     let network: String
     let inbound: String
@@ -30,8 +32,7 @@ package final class RelayedFlow {
     /// UDP: payload bytes the relay counts per datagram (there is no relay handler to read).
     var datagramBytes: (up: UInt64, down: UInt64) = (0, 0)
 
-    init(id: String, network: String = "tcp", inbound: String, source: SocketAddress?) {
-        self.id = id
+    init(network: String = "tcp", inbound: String, source: SocketAddress?) {
         self.network = network
         self.inbound = inbound
         self.source = source
@@ -74,16 +75,35 @@ package final class RelayedFlow {
         address.hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address
     }
 
-    /// A random (version 4) UUID, the id format dashboards get from mihomo.
-    static func makeID() -> String {
+    /// Dashboards get mihomo's id format, a version 4 UUID: here a random prefix drawn once per process and the
+    /// flow's serial number, made into text only when listed (a random UUID per connection cost two getrandom
+    /// calls and a string on the relay's hot path).
+    static let idPrefix: UInt64 = {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
-        let low = generator.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        return generator.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
+    }()
+    /// RFC 9562 variant bits over the serial's low 62 bits.
+    private static let serialMask: UInt64 = 0x3FFF_FFFF_FFFF_FFFF
+
+    static func idText(_ serial: UInt64) -> String {
+        let high = idPrefix
+        let low = serial & serialMask | 0x8000_0000_0000_0000
         func hex(_ value: UInt64, digits: Int) -> String {
             let text = String(value, radix: 16)
             return String(repeating: "0", count: digits - text.count) + text
         }
         return "\(hex(high >> 32, digits: 8))-\(hex(high >> 16 & 0xFFFF, digits: 4))-\(hex(high & 0xFFFF, digits: 4))-"
             + "\(hex(low >> 48, digits: 4))-\(hex(low & 0xFFFF_FFFF_FFFF, digits: 12))"
+    }
+
+    /// The serial an id names (nil: not one of this process's ids).
+    static func serial(fromID text: String) -> UInt64? {
+        let groups = text.lowercased().split(separator: "-", omittingEmptySubsequences: false)
+        guard groups.count == 5, [8, 4, 4, 4, 12] == groups.map(\.count),
+            let a = UInt64(groups[0], radix: 16), let b = UInt64(groups[1], radix: 16),
+            let c = UInt64(groups[2], radix: 16), let d = UInt64(groups[3], radix: 16),
+            let e = UInt64(groups[4], radix: 16), a << 32 | b << 16 | c == idPrefix
+        else { return nil }
+        return (d << 48 | e) & serialMask
     }
 }
