@@ -9,6 +9,15 @@
 # from the lan veth to a local port (env REDIR_PORT, default 1080); env RULES picks redirect or tproxy
 # (see install_rules).
 #
+# env LAN=bridge makes the LAN side a bridge, as on OpenWrt and most Debian routers:
+#
+#   PREFIX-lan  --veth--+
+#   10.231.1.2          |  br-lan in PREFIX-gw: 10.231.1.1, fd31:1::1
+#   PREFIX-lan2 --veth--+  (net.bridge.bridge-nf-call-iptables/ip6tables = 1, as Docker sets them)
+#   10.231.1.3, fd31:1::3
+#
+# The capture rules then match iifname br-lan. br_netfilter must be loaded (its sysctls are per namespace).
+#
 # Usage: netns-testbed.sh [-v] up PREFIX
 #        netns-testbed.sh [-v] down PREFIX
 set -euo pipefail
@@ -59,8 +68,19 @@ up() {
     s=$(short_name "$prefix")
     local if_lan="$s-lan" if_gwl="$s-gwl" if_gww="$s-gww" if_wan="$s-wan"
 
+    local lan_mode=${LAN:-veth} lan2="$prefix-lan2" if_lan2="$s-lan2" if_gwm="$s-gwm"
+    local namespaces=("$lan" "$gw" "$wan")
+    case $lan_mode in
+    veth) ;;
+    bridge) namespaces+=("$lan2") ;;
+    *)
+        echo "${0##*/}: unknown LAN=$lan_mode (veth, bridge)" >&2
+        exit 2
+        ;;
+    esac
+
     local ns
-    for ns in "$lan" "$gw" "$wan"; do
+    for ns in "${namespaces[@]}"; do
         if netns_exists "$ns"; then
             echo "${0##*/}: namespace $ns already exists (run: ${0##*/} down $prefix)" >&2
             exit 1
@@ -69,7 +89,7 @@ up() {
     # Leave nothing half-built behind when a step fails.
     trap 'down "$prefix"' ERR
 
-    for ns in "$lan" "$gw" "$wan"; do
+    for ns in "${namespaces[@]}"; do
         quiet ip netns add "$ns"
         quiet ip -n "$ns" link set lo up
         # Connection-heavy tests exhaust ephemeral ports in TIME_WAIT without these.
@@ -83,8 +103,29 @@ up() {
 
     quiet ip -n "$lan" addr add 10.231.1.2/24 dev "$if_lan"
     quiet ip -n "$lan" addr add fd31:1::2/64 dev "$if_lan" nodad
-    quiet ip -n "$gw" addr add 10.231.1.1/24 dev "$if_gwl"
-    quiet ip -n "$gw" addr add fd31:1::1/64 dev "$if_gwl" nodad
+    local gw_lan_if=$if_gwl
+    if [[ $lan_mode == bridge ]]; then
+        gw_lan_if=br-lan
+        quiet ip link add "$if_lan2" netns "$lan2" type veth peer name "$if_gwm" netns "$gw"
+        quiet ip -n "$gw" link add br-lan type bridge
+        quiet ip -n "$gw" link set "$if_gwl" master br-lan
+        quiet ip -n "$gw" link set "$if_gwm" master br-lan
+        quiet ip -n "$gw" link set "$if_gwm" up
+        quiet ip -n "$gw" link set br-lan up
+        quiet ip -n "$lan2" addr add 10.231.1.3/24 dev "$if_lan2"
+        quiet ip -n "$lan2" addr add fd31:1::3/64 dev "$if_lan2" nodad
+        quiet ip -n "$lan2" link set "$if_lan2" up
+        quiet ip -n "$lan2" route add default via 10.231.1.1
+        quiet ip -n "$lan2" -6 route add default via fd31:1::1
+        if [[ ! -e /proc/sys/net/bridge ]]; then
+            modprobe br_netfilter 2>/dev/null || true
+        fi
+        # What Docker sets: bridged frames go through the IPv4/IPv6 netfilter hooks too.
+        quiet ip netns exec "$gw" sysctl -qw net.bridge.bridge-nf-call-iptables=1
+        quiet ip netns exec "$gw" sysctl -qw net.bridge.bridge-nf-call-ip6tables=1
+    fi
+    quiet ip -n "$gw" addr add 10.231.1.1/24 dev "$gw_lan_if"
+    quiet ip -n "$gw" addr add fd31:1::1/64 dev "$gw_lan_if" nodad
     quiet ip -n "$gw" addr add 10.231.2.1/24 dev "$if_gww"
     quiet ip -n "$gw" addr add fd31:2::1/64 dev "$if_gww" nodad
     quiet ip -n "$wan" addr add 10.231.2.2/24 dev "$if_wan"
@@ -103,9 +144,9 @@ up() {
     quiet ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1
     quiet ip netns exec "$gw" sysctl -qw net.ipv6.conf.all.forwarding=1
 
-    install_rules "$gw" "$if_gwl" "$redir_port" "${RULES:-redirect}"
+    install_rules "$gw" "$gw_lan_if" "$redir_port" "${RULES:-redirect}"
     trap - ERR
-    log "up: $lan ($if_lan) <-> $gw ($if_gwl, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
+    log "up: $lan ($if_lan) <-> $gw ($gw_lan_if, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
 }
 
 # The gw's capture rules, by env RULES:
@@ -172,7 +213,7 @@ kill_netns_pids() {
 
 down() {
     local prefix=$1 ns
-    for ns in "$prefix-lan" "$prefix-gw" "$prefix-wan"; do
+    for ns in "$prefix-lan" "$prefix-lan2" "$prefix-gw" "$prefix-wan"; do
         if netns_exists "$ns"; then
             kill_netns_pids "$ns"
             # Deleting the namespace takes its veth ends and nftables table with it.

@@ -35,6 +35,9 @@ public struct GatewayOptions: Sendable, Equatable {
     public var relayMark: UInt32
     /// The routing table of the `local default dev lo` route.
     public var routeTable: UInt32
+    /// br_netfilter's switches as setup found them before turning them off (--disable-bridge-nf); the table
+    /// comment records them so teardown can put them back. nil: setup left them alone.
+    public var bridgeNetfilterFound: BridgeNetfilterCalls?
 
     public init(localPort: UInt16, tproxyMark: UInt32, relayMark: UInt32, routeTable: UInt32) {
         self.localPort = localPort
@@ -63,25 +66,48 @@ public enum GatewayRuleset {
     public static let commentPrefix = "managed by ss-redir setup"
     static let routingMarker = "; policy routing "
 
+    static let bridgeMarker = "bridge-nf-call found "
+
     public static func comment(for options: GatewayOptions) -> String {
-        guard let route = options.policyRoute else { return commentPrefix }
-        return "\(commentPrefix)\(routingMarker)fwmark 0x\(String(route.mark, radix: 16)) table \(route.table)"
+        var comment = commentPrefix
+        if let route = options.policyRoute {
+            comment += "\(routingMarker)fwmark 0x\(String(route.mark, radix: 16)) table \(route.table)"
+        }
+        if let found = options.bridgeNetfilterFound { comment += "; \(bridgeMarker)\(found.commentWords)" }
+        return comment
     }
 
     /// Whether a table's comment says `ss-redir setup` made it.
     public static func isOwned(comment: String?) -> Bool { comment?.hasPrefix(commentPrefix) ?? false }
 
+    /// The `;`-separated parts after the prefix, trimmed.
+    private static func commentParts(_ comment: String?) -> [Substring] {
+        guard let comment, isOwned(comment: comment) else { return [] }
+        return comment.split(separator: ";").dropFirst().map { part in
+            var part = part
+            while part.first == " " { part.removeFirst() }
+            return part
+        }
+    }
+
     /// The policy route recorded in a table comment written by `comment(for:)`.
     public static func policyRoute(fromComment comment: String?) -> PolicyRoute? {
-        guard let comment, isOwned(comment: comment) else { return nil }
-        let parts = comment.split(separator: ";", maxSplits: 1)
-        let routing = parts.count == 2 ? parts[1].split(separator: " ") : []
-        guard routing.count == 6, routing[0] == "policy", routing[1] == "routing" else { return nil }
-        let words = routing.dropFirst(2).map(String.init)
-        guard words.count == 4, words[0] == "fwmark", words[2] == "table", words[1].hasPrefix("0x"),
-            let mark = UInt32(words[1].dropFirst(2), radix: 16), let table = UInt32(words[3])
-        else { return nil }
-        return PolicyRoute(mark: mark, table: table)
+        for part in commentParts(comment) where part.hasPrefix("policy routing ") {
+            let words = part.split(separator: " ").dropFirst(2).map(String.init)
+            guard words.count == 4, words[0] == "fwmark", words[2] == "table", words[1].hasPrefix("0x"),
+                let mark = UInt32(words[1].dropFirst(2), radix: 16), let table = UInt32(words[3])
+            else { return nil }
+            return PolicyRoute(mark: mark, table: table)
+        }
+        return nil
+    }
+
+    /// The br_netfilter switches setup found (and turned off), as recorded by `comment(for:)`.
+    public static func bridgeNetfilterFound(fromComment comment: String?) -> BridgeNetfilterCalls? {
+        for part in commentParts(comment) where part.hasPrefix(bridgeMarker) {
+            return BridgeNetfilterCalls(commentWords: part.dropFirst(bridgeMarker.count).split(separator: " "))
+        }
+        return nil
     }
 
     /// The timeout sets the DNS forwarder fills at run time with the addresses it answered for bypass domains
@@ -210,8 +236,13 @@ public enum GatewayRuleset {
         return rules
     }
 
+    /// With br_netfilter on, frames bridged between two LAN ports run the IP hooks too; they are never ours.
+    private static let lanToLAN = NftRule(
+        [.destinationOnInputInterface], verdict: .return,
+        note: "LAN-to-LAN: the destination is on the interface the packet came in on (bridged with br_netfilter).")
+
     private static func lanNatRules(_ options: GatewayOptions, inverse: Bool) -> [NftRule] {
-        var rules: [NftRule] = []
+        var rules: [NftRule] = [lanToLAN]
         if let dns = options.dnsHijackPort {
             rules.append(
                 NftRule(
@@ -228,9 +259,10 @@ public enum GatewayRuleset {
 
     private static func lanTproxyRules(_ options: GatewayOptions, inverse: Bool) -> [NftRule] {
         var rules = [
+            lanToLAN,
             NftRule(
                 [.conntrackReplyDirection], verdict: .return,
-                note: "Replies of connections made from outside (port forwards).")
+                note: "Replies of connections made from outside (port forwards)."),
         ]
         if options.dnsHijackPort != nil {
             rules.append(

@@ -46,6 +46,14 @@ enum NftExpressions {
             nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_RESULT), NFT_FIB_RESULT_ADDRTYPE.rawValue)
             nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_FLAGS), NFTA_FIB_F_DADDR.rawValue)
             return [fib, compare(NFT_CMP_EQ, Netlink.bytes(of: 2))]  // RTN_LOCAL
+        case .destinationOnInputInterface:
+            let fib = make("fib")
+            nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_DREG), register1)
+            nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_RESULT), NFT_FIB_RESULT_OIF.rawValue)
+            nftnl_expr_set_u32(
+                fib, attribute(NFTNL_EXPR_FIB_FLAGS),
+                NFTA_FIB_F_DADDR.rawValue | NFTA_FIB_F_IIF.rawValue | NFTA_FIB_F_PRESENT.rawValue)
+            return [fib, compare(NFT_CMP_EQ, Netlink.bytes(of: UInt32(1)))]  // present: true, as nft emits it
         case .destinationInSet(let family, let set, let negated):
             // In an inet table, `ip daddr` first checks that the packet is IPv4 (nfproto), then loads the field.
             let nfproto: UInt8 = family == .ipv4 ? 2 : 10

@@ -162,6 +162,9 @@ public enum NftMatch: Sendable, Equatable {
     case conntrackReplyDirection
     /// `fib daddr type local`: addressed to this host.
     case destinationIsLocal
+    /// `fib daddr . iif oif exists`: the destination is reached through the interface the packet came in on
+    /// (LAN-to-LAN, e.g. bridged frames that br_netfilter shows to the IP hooks).
+    case destinationOnInputInterface
     /// `ip daddr @set` / `ip6 daddr != @set`
     case destinationInSet(IPFamily, set: String, negated: Bool = false)
 }

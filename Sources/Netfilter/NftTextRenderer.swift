@@ -75,6 +75,8 @@ public enum NftTextRenderer {
             "ct direction reply"
         case .destinationIsLocal:
             "fib daddr type local"
+        case .destinationOnInputInterface:
+            "fib daddr . iif oif exists"
         case .destinationInSet(let family, let set, let negated):
             "\(family == .ipv4 ? "ip" : "ip6") daddr \(negated ? "!= " : "")@\(set)"
         }

@@ -34,6 +34,15 @@ struct FirewallOptions: ParsableArguments {
     @Flag(help: "What happens to captured traffic while ss-redir is not running (default --fail-open).")
     var failMode: FailMode = .failOpen
 
+    @Flag(
+        name: .customLong("disable-bridge-nf"),
+        help: ArgumentHelp(
+            "Turn off net.bridge.bridge-nf-call-iptables/-ip6tables (br_netfilter breaks TPROXY on a bridged LAN); teardown restores them.",
+            discussion:
+                "This changes bridge filtering for the whole network namespace (Docker sets these to 1); without it setup only warns."
+        ))
+    var disableBridgeNetfilter = false
+
     @Option(name: .customLong("table"), help: "Name of the inet table setup owns.")
     var table = "ss_redir"
 

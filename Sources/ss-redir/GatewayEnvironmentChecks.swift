@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Config
+import Netfilter
 
 /// `check`'s look at the gateway itself: the things outside ss-redir that break a transparent proxy in the
 /// field (docs/troubleshooting.md).
@@ -25,17 +26,37 @@ extension CheckCommand {
         }
     }
 
-    /// With br_netfilter loaded, bridged UDP reaches the tproxy rule but not a 0.0.0.0 listener (it is counted
-    /// as UdpNoPorts); a `::` listener receives it.
+    /// With br_netfilter's switches on, frames entering a bridge run the IP prerouting hooks inside the bridge,
+    /// where tproxy assigns its socket; `ip_rcv` drops that socket when the bridge hands the frame up, and the
+    /// hooks do not run again: tproxied UDP (and -T TCP) from a bridged LAN never reaches ss-redir, whatever it
+    /// listens on (docs/troubleshooting.md). Redirected TCP (nat) is not affected.
     private func checkBridgeNetfilter(_ report: inout CheckReport, _ configuration: RedirConfiguration) {
-        guard configuration.relaysUDP, Self.sysctl("/proc/sys/net/bridge/bridge-nf-call-iptables") == "1" else { return }
-        if configuration.listenAddresses.contains("0.0.0.0") {
-            report.fail(
-                "br_netfilter is loaded (bridge-nf-call-iptables = 1) and UDP listens on 0.0.0.0: bridged LAN UDP will not reach ss-redir",
-                fix: "listen on :: instead (-b :: or \"local_address\": \"::\"), which receives both IPv4 and IPv6")
-        } else {
-            report.pass("br_netfilter is loaded; the UDP listener (\(configuration.listenAddresses.joined(separator: ", "))) still receives bridged traffic")
+        guard configuration.relaysUDP || configuration.tcpTproxy, let calls = BridgeNetfilterCalls.current(),
+            calls.any
+        else { return }
+        let bridges = Self.bridges()
+        guard !bridges.isEmpty else {
+            report.pass("br_netfilter is on (\(calls)) but there is no bridge: tproxy is not affected")
+            return
         }
+        report.fail(
+            "br_netfilter is on (\(calls)) with bridge \(bridges.joined(separator: ", ")): tproxied traffic from a bridged LAN is lost (the kernel counts the UDP as UdpNoPorts)",
+            fix: "ss-redir setup --disable-bridge-nf (teardown restores the values), or sysctl -w net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 if nothing here needs bridged frames filtered (Docker's default bridge does)")
+    }
+
+    /// Interfaces that are bridges (they have /sys/class/net/NAME/bridge).
+    static func bridges() -> [String] {
+        guard let directory = opendir("/sys/class/net") else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard !name.hasPrefix(".") else { continue }
+            if access("/sys/class/net/\(name)/bridge", F_OK) == 0 { names.append(name) }
+        }
+        return names.sorted()
     }
 
     /// Strict reverse-path filtering drops tproxied packets on LAN ports of some setups (replies routed via lo).

@@ -48,6 +48,7 @@ struct TeardownCommand: ParsableCommand {
             if let route = report.route, report.removedRoutingObjects > 0 {
                 print("removed policy routing \(route) (\(report.removedRoutingObjects) rules/routes)")
             }
+            if let restored = report.restoredBridgeNetfilter { print("br_netfilter restored: \(restored)") }
         } catch let error as NetfilterError {
             Console.error(error.message)
             throw ExitCode(1)
