@@ -237,8 +237,9 @@ public enum GatewayRuleset {
     }
 
     /// With br_netfilter on, frames bridged between two LAN ports run the IP hooks too; they are never ours.
+    /// Not for lo: fib answers "lo" for every packet that arrives there (the gateway's own, --proxy-router).
     private static let lanToLAN = NftRule(
-        [.destinationOnInputInterface], verdict: .return,
+        [.inputInterface("lo", negated: true), .destinationOnInputInterface], verdict: .return,
         note: "LAN-to-LAN: the destination is on the interface the packet came in on (bridged with br_netfilter).")
 
     private static func lanNatRules(_ options: GatewayOptions, inverse: Bool) -> [NftRule] {

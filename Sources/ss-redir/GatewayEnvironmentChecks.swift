@@ -11,6 +11,60 @@ extension CheckCommand {
         checkClock(&report)
         checkBridgeNetfilter(&report, configuration)
         checkReversePathFilter(&report, configuration)
+        checkOtherTables(&report, configuration)
+    }
+
+    /// Another firewall in the same box (OpenWrt's fw4, Docker, a user's table): what our rules deliver
+    /// locally passes its input (and prerouting) chains too, and a policy drop there silently eats it.
+    private func checkOtherTables(_ report: inout CheckReport, _ configuration: RedirConfiguration) {
+        let (loaded, problem) = ForeignInputChains.load(excludingTable: table)
+        guard let chains = loaded else {
+            report.fail("cannot look at the other nftables tables: \(problem ?? "?")", fix: "install nft (the nftables package)")
+            return
+        }
+        let interfaces = ((try? ConfigFile.load(path: configFile))?.settings.lanInterfaces ?? []).map {
+            $0.hasSuffix("*") ? String($0.dropLast()) + "0" : $0
+        }
+        var probes: [ForeignInputChains.Probe] = []
+        for interface in interfaces.isEmpty ? [nil] : interfaces.map(Optional.some) {
+            for nfproto in ["ipv4", "ipv6"] {
+                if configuration.relaysTCP {
+                    probes.append(
+                        ForeignInputChains.Probe(
+                            interface: interface, proto: "tcp", nfproto: nfproto,
+                            port: configuration.tcpTproxy ? nil : configuration.localPort,
+                            redirected: !configuration.tcpTproxy))
+                }
+                if configuration.relaysUDP {
+                    probes.append(
+                        ForeignInputChains.Probe(
+                            interface: interface, proto: "udp", nfproto: nfproto, port: nil, redirected: false))
+                }
+            }
+        }
+        var reported: Set<String> = []
+        for probe in probes {
+            for drop in chains.drops(probe) {
+                let key = "\(drop.chain.label) \(drop.rule?.handle ?? "policy") \(probe.proto)"
+                guard reported.insert(key).inserted else { continue }
+                let lan = probe.interface.map { "iifname \"\($0)\" " } ?? "iifname LAN "
+                let accept =
+                    "nft insert rule \(drop.chain.family) \(drop.chain.table) \(drop.chain.name) \(lan)meta l4proto \(probe.proto) accept"
+                if let rule = drop.rule {
+                    report.fail(
+                        "\(drop.chain.label) rule handle \(rule.handle)\(rule.comment.map { " (\"\($0)\")" } ?? "") drops a \(probe.text) that ss-redir must receive",
+                        fix: "let LAN traffic to this router through before that rule (\(accept); OpenWrt: the lan zone's input must be ACCEPT)")
+                } else {
+                    report.fail(
+                        "\(drop.chain.label) (hook \(drop.chain.hook ?? "?"), policy drop) has no accept for a \(probe.text) that ss-redir must receive",
+                        fix: "\(accept) (OpenWrt: set the lan zone's input to ACCEPT)")
+                }
+            }
+        }
+        if reported.isEmpty {
+            let count = Set(chains.chains.map { "\($0.family) \($0.table)" }).count
+            report.pass("no other nftables table drops what ss-redir receives from the LAN (\(count) other tables)")
+        }
     }
 
     /// Routers without an RTC boot in 1970; Shadowsocks 2022 servers refuse clocks off by more than 30 s.
