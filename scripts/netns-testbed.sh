@@ -18,6 +18,9 @@
 #
 # The capture rules then match iifname br-lan. br_netfilter must be loaded (its sysctls are per namespace).
 #
+# env FW4=1 adds an OpenWrt-fw4-like `table inet fw4` in gw (see install_fw4): input and forward policy drop,
+# `ct state established,related accept`, the LAN zone's input accepted, lan->wan forwarded, masquerade on wan.
+#
 # Usage: netns-testbed.sh [-v] up PREFIX
 #        netns-testbed.sh [-v] down PREFIX
 set -euo pipefail
@@ -145,6 +148,9 @@ up() {
     quiet ip netns exec "$gw" sysctl -qw net.ipv6.conf.all.forwarding=1
 
     install_rules "$gw" "$gw_lan_if" "$redir_port" "${RULES:-redirect}"
+    if [[ ${FW4:-0} == 1 ]]; then
+        install_fw4 "$gw" "$gw_lan_if" "$if_gww"
+    fi
     trap - ERR
     log "up: $lan ($if_lan) <-> $gw ($gw_lan_if, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
 }
@@ -192,6 +198,40 @@ install_rules() {
         quiet ip -n "$gw" -6 rule add fwmark 1 lookup 100
         quiet ip -n "$gw" -6 route add local default dev lo table 100
     fi
+}
+
+# A firewall beside ours, shaped like OpenWrt's fw4 (zones lan and wan; input/forward policy drop).
+install_fw4() {
+    local gw=$1 lan_if=$2 wan_if=$3
+    quiet ip netns exec "$gw" nft -f - <<EOF
+table inet fw4 {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept comment "!fw4: Accept traffic from loopback"
+		ct state established,related accept comment "!fw4: Allow inbound established and related flows"
+		iifname "$lan_if" jump input_lan comment "!fw4: Handle lan IPv4/IPv6 input traffic"
+		iifname "$wan_if" jump input_wan comment "!fw4: Handle wan IPv4/IPv6 input traffic"
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept comment "!fw4: Allow forwarded established and related flows"
+		iifname "$lan_if" oifname "$wan_if" accept comment "!fw4: Accept lan to wan forwarding"
+	}
+	chain output {
+		type filter hook output priority filter; policy accept;
+	}
+	chain input_lan {
+		iifname "$lan_if" accept comment "!fw4: accept lan IPv4/IPv6 traffic"
+	}
+	chain input_wan {
+		meta l4proto { icmp, ipv6-icmp } accept comment "!fw4: Allow ICMP and ND"
+	}
+	chain srcnat {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$wan_if" meta nfproto ipv4 masquerade comment "!fw4: Masquerade IPv4 wan traffic"
+	}
+}
+EOF
 }
 
 # Kills every process inside a namespace, SIGTERM first, then SIGKILL; bounded to about 3 s.

@@ -41,8 +41,11 @@ final class Testbed {
 
     /// `rules`: the gw's capture rules, as `scripts/netns-testbed.sh` takes them in RULES (redirect, tproxy-udp,
     /// tproxy, none).
-    static func with<T>(rules: String = "redirect", lan: LAN = .veth, _ body: (Testbed) throws -> T) throws -> T {
-        let bed = try up(rules: rules, lan: lan)
+    /// `fw4`: an OpenWrt-fw4-like `table inet fw4` in gw too (netns-testbed.sh FW4=1).
+    static func with<T>(
+        rules: String = "redirect", lan: LAN = .veth, fw4: Bool = false, _ body: (Testbed) throws -> T
+    ) throws -> T {
+        let bed = try up(rules: rules, lan: lan, fw4: fw4)
         defer { bed.down() }
         do {
             return try body(bed)
@@ -53,7 +56,7 @@ final class Testbed {
     }
 
     /// Prefix `sst<pid>_<random>` (base 36): short enough for interface names, and it names the run that owns it.
-    private static func up(rules: String, lan: LAN) throws -> Testbed {
+    private static func up(rules: String, lan: LAN, fw4: Bool) throws -> Testbed {
         guard FileManager.default.isExecutableFile(atPath: ssRedirBinary) else {
             throw TestbedError("no ss-redir at \(ssRedirBinary): run `swift build` or set SS_REDIR_BIN")
         }
@@ -61,7 +64,7 @@ final class Testbed {
         var lastFailure = ""
         for _ in 0..<3 {
             let prefix = "sst\(String(getpid(), radix: 36))_\(String(Int.random(in: 36..<1296), radix: 36))"
-            let result = try Command.run(["env", "RULES=\(rules)", "LAN=\(lan.rawValue)", "bash", script, "up", prefix])
+            let result = try Command.run(["env", "RULES=\(rules)", "LAN=\(lan.rawValue)", "FW4=\(fw4 ? 1 : 0)", "bash", script, "up", prefix])
             if result.succeeded {
                 let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(prefix)")
                 try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
