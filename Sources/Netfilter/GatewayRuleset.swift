@@ -31,6 +31,9 @@ public struct GatewayOptions: Sendable, Equatable {
     public var proxyOnly: [IPRange] = []
     /// The mark tproxied packets get, which the policy rule routes to `lo`.
     public var tproxyMark: UInt32
+    /// The bits of the packet mark our rules set and the policy rule looks at; every bit by default. Narrower:
+    /// other tools' bits (mwan3 0x3F00, wg-quick 0xca6c) survive our rules.
+    public var tproxyMask: UInt32 = 0xffff_ffff
     /// The SO_MARK on the relay's own sockets; the output chains let it pass (0: none set).
     public var relayMark: UInt32
     /// The routing table of the `local default dev lo` route.
@@ -49,7 +52,20 @@ public struct GatewayOptions: Sendable, Equatable {
     /// TPROXY needs the fwmark rule and local route; plain redirect does not.
     public var usesTproxy: Bool { udp || tcp == .tproxy }
 
-    public var policyRoute: PolicyRoute? { usesTproxy ? PolicyRoute(mark: tproxyMark, table: routeTable) : nil }
+    public var policyRoute: PolicyRoute? {
+        usesTproxy ? PolicyRoute(mark: tproxyMark, mask: tproxyMask, table: routeTable) : nil
+    }
+
+    /// Our mark on a packet, keeping the other bits when the mask is narrower than the whole mark.
+    var setTproxyMark: NftStatement {
+        tproxyMask == 0xffff_ffff ? .setMark(tproxyMark) : .setMarkBits(tproxyMark, mask: tproxyMask)
+    }
+
+    /// Whether a packet carries our mark (only the bits of the mask count).
+    func hasTproxyMark(negated: Bool = false) -> NftMatch {
+        tproxyMask == 0xffff_ffff
+            ? .mark(tproxyMark, negated: negated) : .markBits(tproxyMark, mask: tproxyMask, negated: negated)
+    }
 }
 
 /// Builds the `inet` table for a gateway. Sets: `bypass4`/`bypass6` (intervals fixed at setup), `bypass4_dns`/
@@ -71,7 +87,7 @@ public enum GatewayRuleset {
     public static func comment(for options: GatewayOptions) -> String {
         var comment = commentPrefix
         if let route = options.policyRoute {
-            comment += "\(routingMarker)fwmark 0x\(String(route.mark, radix: 16)) table \(route.table)"
+            comment += "\(routingMarker)fwmark \(route.markText) table \(route.table)"
         }
         if let found = options.bridgeNetfilterFound { comment += "; \(bridgeMarker)\(found.commentWords)" }
         return comment
@@ -94,10 +110,15 @@ public enum GatewayRuleset {
     public static func policyRoute(fromComment comment: String?) -> PolicyRoute? {
         for part in commentParts(comment) where part.hasPrefix("policy routing ") {
             let words = part.split(separator: " ").dropFirst(2).map(String.init)
-            guard words.count == 4, words[0] == "fwmark", words[2] == "table", words[1].hasPrefix("0x"),
-                let mark = UInt32(words[1].dropFirst(2), radix: 16), let table = UInt32(words[3])
+            // "0x1" or "0x10000/0x10000", as `PolicyRoute.markText` writes it.
+            let mark = words.count == 4 ? words[1].split(separator: "/") : []
+            func hex(_ text: Substring) -> UInt32? { text.hasPrefix("0x") ? UInt32(text.dropFirst(2), radix: 16) : nil }
+            guard words.count == 4, words[0] == "fwmark", words[2] == "table", (1...2).contains(mark.count),
+                let value = hex(mark[0]), let table = UInt32(words[3])
             else { return nil }
-            return PolicyRoute(mark: mark, table: table)
+            let mask = mark.count == 2 ? hex(mark[1]) : 0xffff_ffff
+            guard let mask else { return nil }
+            return PolicyRoute(mark: value, mask: mask, table: table)
         }
         return nil
     }
@@ -160,7 +181,7 @@ public enum GatewayRuleset {
                     name: "prerouting_mangle",
                     base: NftBaseChain(type: .filter, hook: .prerouting, priority: NftBaseChain.manglePriority),
                     rules: interfaceDispatch(
-                        options, to: "lan_tproxy", routerMark: options.proxyRouter ? options.tproxyMark : nil),
+                        options, to: "lan_tproxy", routerMark: options.proxyRouter ? options.hasTproxyMark() : nil),
                     note: "TPROXY works only here: prerouting at priority mangle."))
             table.chains.append(NftChain(name: "lan_tproxy", rules: lanTproxyRules(options, inverse: inverse)))
         }
@@ -191,21 +212,21 @@ public enum GatewayRuleset {
 
     /// Which packets enter the LAN chain: the listed LAN interfaces, or everything but lo and the WAN side.
     /// `routerMark`: the gateway's own packets, rerouted through lo with this mark, enter too.
-    private static func interfaceDispatch(_ options: GatewayOptions, to chain: String, routerMark: UInt32?) -> [NftRule]
+    private static func interfaceDispatch(_ options: GatewayOptions, to chain: String, routerMark: NftMatch?) -> [NftRule]
     {
         if !options.lanInterfaces.isEmpty {
             var rules = options.lanInterfaces.map { NftRule([.inputInterface($0)], verdict: .jump(chain)) }
             if let mark = routerMark {
                 rules.append(
                     NftRule(
-                        [.inputInterface("lo"), .mark(mark)], verdict: .jump(chain),
+                        [.inputInterface("lo"), mark], verdict: .jump(chain),
                         note: "The gateway's own packets, marked in output_route."))
             }
             return rules
         }
         var rules: [NftRule] = []
-        if let mark = routerMark {
-            rules.append(NftRule([.inputInterface("lo"), .mark(mark, negated: true)], verdict: .return))
+        if routerMark != nil {
+            rules.append(NftRule([.inputInterface("lo"), options.hasTproxyMark(negated: true)], verdict: .return))
         } else {
             rules.append(NftRule([.inputInterface("lo")], verdict: .return))
         }
@@ -277,7 +298,7 @@ public enum GatewayRuleset {
         for proto in protocols {
             rules.append(
                 NftRule(
-                    [.transportProtocol(proto)], [.tproxy(port: options.localPort), .setMark(options.tproxyMark)],
+                    [.transportProtocol(proto)], [.tproxy(port: options.localPort), options.setTproxyMark],
                     verdict: .accept))
         }
         if options.failClosed {
@@ -306,7 +327,7 @@ public enum GatewayRuleset {
             rules.append(
                 redirect
                     ? NftRule([match], [.redirect(port: options.localPort)])
-                    : NftRule([match], [.setMark(options.tproxyMark)]))
+                    : NftRule([match], [options.setTproxyMark]))
         }
         return rules
     }

@@ -25,6 +25,16 @@ struct FirewallOptions: ParsableArguments {
     )
     var lanInterfaces: [String] = []
 
+    @Option(
+        name: .customLong("fwmark"),
+        help: ArgumentHelp(
+            "The tproxy mark as MARK or MARK/MASK (default 0x1): with a mask, only those bits are set and matched.",
+            discussion: "Other tools' bits survive a mask, e.g. --fwmark 0x10000/0x10000 beside mwan3 (0x3F00)."))
+    var fwmark: String?
+
+    @Option(name: .customLong("route-table"), help: "Routing table of the tproxy local route (default 100).")
+    var routeTable: String?
+
     @Flag(name: .customLong("proxy-router"), help: "Capture the gateway's own connections too.")
     var proxyRouter = false
 
@@ -80,6 +90,8 @@ struct FirewallOptions: ParsableArguments {
         flags.set(\.bypassFiles, bypassFiles.isEmpty ? nil : bypassFiles, .bypassFiles, "--bypass-file")
         flags.set(\.proxyFiles, proxyFiles.isEmpty ? nil : proxyFiles, .proxyFiles, "--proxy-file")
         flags.set(\.lanInterfaces, lanInterfaces.isEmpty ? nil : lanInterfaces, .lanInterfaces, "--lan-if")
+        flags.set(\.tproxyFwmark, fwmark, .tproxyFwmark, "--fwmark")
+        flags.set(\.tproxyRouteTable, routeTable, .tproxyRouteTable, "--route-table")
         return flags.settings
     }
 }

@@ -15,7 +15,7 @@ struct SetupCommand: ParsableCommand {
             Creates or replaces the table `inet ss_redir` (--table) with bypass sets (reserved ranges, the servers' \
             addresses, --bypass-file lists), LAN capture chains (TCP redirect, or tproxy with -T; UDP tproxy with \
             -u/-U), and with --proxy-router the gateway's own traffic. TPROXY modes also get `ip rule fwmark 0x1 \
-            lookup 100` and `local default dev lo table 100` (IPv4 and IPv6). Running it again replaces the table \
+            lookup 100` and `local default dev lo table 100` (IPv4 and IPv6; --fwmark, --route-table). Running it again replaces the table \
             with the same result; a table it did not make is never touched. --dry-run prints the nft script instead.
             Example: ss-redir setup -c /etc/ss-redir/config.json --lan-if br-lan -u --proxy-router
             """
@@ -130,7 +130,7 @@ struct SetupCommand: ParsableCommand {
         if let route = gateway.policyRoute {
             lines += [
                 "Policy routing, added through rtnetlink with the table (not part of this script):",
-                "  ip rule add fwmark 0x\(String(route.mark, radix: 16)) lookup \(route.table) pref \(route.priority) proto \(PolicyRoute.protocolTag)",
+                "  ip rule add fwmark \(route.markText) lookup \(route.table) pref \(route.priority) proto \(PolicyRoute.protocolTag)",
                 "  ip route add local default dev lo table \(route.table) proto \(PolicyRoute.protocolTag)",
                 "  (and the same with ip -6)",
             ]

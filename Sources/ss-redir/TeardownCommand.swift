@@ -23,7 +23,11 @@ struct TeardownCommand: ParsableCommand {
     private var dryRun: Bool { options.dryRun }
 
     func run() throws {
-        let fallback = PolicyRoute(mark: FirewallMarks.tproxyMark, table: FirewallMarks.tproxyRouteTable)
+        // What an interrupted setup with the same flags may have left (the table's comment says it otherwise).
+        let marks = options.fwmark.flatMap(FirewallMarks.parseMarkAndMask)
+        let fallback = PolicyRoute(
+            mark: marks?.mark ?? FirewallMarks.tproxyMark, mask: marks?.mask ?? FirewallMarks.tproxyMask,
+            table: options.routeTable.flatMap { UInt32($0) } ?? FirewallMarks.tproxyRouteTable)
         do {
             let firewall = try GatewayFirewall()
             if dryRun {
