@@ -12,12 +12,12 @@ extension EndToEnd {
         static let lanPublic4 = "11.231.1.2"
         static let lan2Public4 = "11.231.1.3"
 
-        func config(_ bed: Testbed, password: String) throws -> String {
+        func config(_ bed: Testbed, password: String, localAddress: String = "0.0.0.0") throws -> String {
             try bed.writeFile(
                 "bridge.json",
                 """
                 {"server": "\(PublicAddresses.server4)", "server_port": \(ProxyChain.serverPort),
-                 "local_address": "0.0.0.0", "local_port": \(ProxyChain.redirPort), "password": "\(password)",
+                 "local_address": "\(localAddress)", "local_port": \(ProxyChain.redirPort), "password": "\(password)",
                  "method": "aes-256-gcm", "mode": "tcp_and_udp"}
                 """)
         }
@@ -144,6 +144,41 @@ extension EndToEnd {
                 #expect(try bridgeCalls(bed) == "1 1")
                 let after = try stableSnapshot(bed)
                 #expect(after == before, "before:\n\(before)\nafter:\n\(after)")
+            }
+        }
+    
+        @Test("With --disable-bridge-nf a listener on the LAN address also gets bridged TCP and UDP")
+        func lanAddressListener() throws {
+            try Testbed.with(rules: "none", lan: .bridge) { bed in
+                try bed.addPublicAddresses()
+                let password = UUID().uuidString
+                let target = try bed.startTarget()
+                let echo = try bed.start(
+                    .wan, name: "udp-echo",
+                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
+                try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+                let server = try bed.start(
+                    .wan, name: "ss-server",
+                    [
+                        "ss-server", "-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-k", password,
+                        "-m", "aes-256-gcm", "-u",
+                    ])
+                try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+                let config = try config(bed, password: password, localAddress: Testbed.gwLANIPv4)
+                let redir = try bed.startSSRedir(["-c", config, "-v", "--control", bed.path("ss-redir.sock")])
+                try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: true)
+                let setup = try bed.ssRedir(["setup", "-c", config, "--lan-if", "br-lan", "--disable-bridge-nf"])
+                #expect(setup.succeeded, "\(setup.summary)")
+                let delivered = try udpEcho(bed, PublicAddresses.target4, count: 100)
+                #expect(
+                    delivered.stdout.hasPrefix("100 of 100 replies exact") && delivered.stdout.contains(" 0 missing"),
+                    "\(delivered.summary)\n\(bed.diagnostics)")
+                let tcp = try bed.fetch(PublicAddresses.target4, tag: "lan-address")
+                #expect(tcp.succeeded, "\(tcp.summary)")
+                let peer = bed.peerSeenByTarget(target, tag: "lan-address")
+                #expect(peer != nil && peer != "::ffff:\(Testbed.lanIPv4)", "target saw \(peer ?? "nothing")")
+                #expect(try bed.ssRedir(["teardown"]).succeeded)
+                #expect(try bridgeCalls(bed) == "1 1")
             }
         }
     }
