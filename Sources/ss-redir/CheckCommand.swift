@@ -99,6 +99,7 @@ struct CheckCommand: ParsableCommand {
             return
         }
         report.pass("daemon answers on \(socket): \(members.count) servers in the pool")
+        if case .number(let text)? = top["pid"]?.value, let pid = Int(text) { checkOpenFileLimit(&report, pid: pid) }
         for member in members {
             guard case .object(let memberFields) = member.value else { continue }
             let m = Dictionary(memberFields.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })

@@ -113,6 +113,22 @@ extension CheckCommand {
         return names.sorted()
     }
 
+    /// Each relayed connection holds two descriptors; init systems often start services with 1024 (procd) and
+    /// the daemon can only raise its soft limit up to the hard one.
+    func checkOpenFileLimit(_ report: inout CheckReport, pid: Int) {
+        guard let limits = TextFileReader.read("/proc/\(pid)/limits"),
+            let line = limits.split(separator: "\n").first(where: { $0.hasPrefix("Max open files") }),
+            let soft = line.split(separator: " ").dropFirst(3).first.flatMap({ Int($0) })
+        else { return }
+        if soft < 4_096 {
+            report.fail(
+                "ss-redir (pid \(pid)) may open only \(soft) files: about \(soft / 2) connections at once, then new ones wait",
+                fix: "raise the service's hard limit (systemd: LimitNOFILE=65536; procd: procd_set_param limits nofile=\"65536 65536\"); ss-redir raises its soft limit to it at start, or set \"nofile\" / -n")
+        } else {
+            report.pass("ss-redir (pid \(pid)) may open \(soft) files (about \(soft / 2) connections at once)")
+        }
+    }
+
     /// Strict reverse-path filtering drops tproxied packets on LAN ports of some setups (replies routed via lo).
     private func checkReversePathFilter(_ report: inout CheckReport, _ configuration: RedirConfiguration) {
         guard configuration.relaysUDP || configuration.tcpTproxy else { return }

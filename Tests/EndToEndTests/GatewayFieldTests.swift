@@ -86,6 +86,9 @@ extension EndToEnd {
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: true)
                 let limit = openFileLimit(redir.pid)
                 #expect(limit == "20000 20000", "Max open files \(limit)")
+                let check = try bed.ssRedir(["check", "-c", config, "--control", bed.path("ss-redir.sock")])
+                #expect(check.stdout.contains("may open 20000 files (about 10000 connections at once)"), "\(check.stdout)")
+                #expect(check.stdout.contains("ok    no other nftables table drops what ss-redir receives"), "\(check.stdout)")
 
                 let script = Testbed.resources.appendingPathComponent("line_client.py").path
                 let started = ContinuousClock.now
