@@ -52,7 +52,7 @@ extension EndToEnd {
         }
 
         @Test(
-            "TPROXY loses bridged UDP while bridge-nf-call-iptables=1; --disable-bridge-nf fixes it (0.0.0.0 listener, IPv4 and IPv6), LAN-to-LAN is never captured, teardown restores everything"
+            "TPROXY loses bridged UDP while bridge-nf-call-iptables=1; --disable-bridge-nf fixes it (local_address 0.0.0.0: UDP and TCP, IPv4 and IPv6), LAN-to-LAN is never captured, teardown restores everything"
         )
         func bridgedLAN() throws {
             try Testbed.with(rules: "none", lan: .bridge) { bed in
@@ -132,11 +132,15 @@ extension EndToEnd {
                 }
                 let checkOff = try bed.ssRedir(["check", "-c", config, "--control", bed.path("none.sock")])
                 #expect(!checkOff.stdout.contains("br_netfilter"), "\(checkOff.stdout)")
-                let tcp = try bed.fetch(PublicAddresses.target4, tag: "bridged-tcp")
-                #expect(tcp.succeeded, "\(tcp.summary)")
-                let peer = bed.peerSeenByTarget(target, tag: "bridged-tcp")
-                #expect(peer != nil && peer != "::ffff:\(Testbed.lanIPv4)", "target saw \(peer ?? "nothing")")
-                #expect(redir.log.contains("-> \(PublicAddresses.target4):80"), "\(redir.logTail())")
+                for (host, tag) in [(PublicAddresses.target4, "bridged-tcp4"), (PublicAddresses.target6, "bridged-tcp6")] {
+                    let tcp = try bed.fetch(host, tag: tag)
+                    #expect(tcp.succeeded, "\(tcp.summary)")
+                    let peer = bed.peerSeenByTarget(target, tag: tag)
+                    #expect(
+                        peer != nil && peer != "::ffff:\(Testbed.lanIPv4)" && peer != Testbed.lanIPv6,
+                        "target saw \(peer ?? "nothing")")
+                    #expect(redir.log.contains("-> \(Testbed.urlHost(host)):80"), "\(redir.logTail())")
+                }
 
                 // 3. Teardown puts back the switches as the first setup found them, and the ruleset.
                 let teardown = try bed.ssRedir(["teardown"])
