@@ -118,8 +118,18 @@ extension EndToEnd {
                 let fixed = try bed.ssRedir(["setup", "-c", config, "--lan-if", "br-lan", "--disable-bridge-nf"])
                 #expect(fixed.succeeded, "\(fixed.summary)")
                 #expect(try bridgeCalls(bed) == "0 0")
+                // Setup again without the flag puts the switches back; with it again, they go off again and the
+                // comment still records the values first found (1 1), not the zeros setup wrote.
+                let without = try bed.ssRedir(["setup", "-c", config, "--lan-if", "br-lan"])
+                #expect(without.succeeded, "\(without.summary)")
+                #expect(try bridgeCalls(bed) == "1 1")
                 let again = try bed.ssRedir(["setup", "-c", config, "--lan-if", "br-lan", "--disable-bridge-nf"])
                 #expect(again.succeeded, "\(again.summary)")
+                let twice = try bed.ssRedir(["setup", "-c", config, "--lan-if", "br-lan", "--disable-bridge-nf"])
+                #expect(twice.succeeded, "\(twice.summary)")
+                #expect(try bridgeCalls(bed) == "0 0")
+                let comment = try bed.run(.gw, ["nft", "list", "table", "inet", "ss_redir"]).stdout
+                #expect(comment.contains("; bridge-nf-call found 1 1\""), "\(comment.prefix(300))")
                 for host in [PublicAddresses.target4, PublicAddresses.target6] {
                     let delivered = try udpEcho(bed, host, count: 100)
                     // Every datagram back, exact. (udp_echo.py's 0.0.0.0 socket answers ss-server from wan's
