@@ -106,6 +106,12 @@ extension EndToEnd {
                 #expect(
                     bed.peerSeenByTarget(lanTarget, tag: "lan-to-lan") == "::ffff:\(Self.lanPublic4)",
                     "\(lanTarget.logTail())")
+                let lanEcho = try bed.start(
+                    .lan2, name: "lan2-udp-echo",
+                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
+                try bed.waitUntilListening(.lan2, port: Self.echoPort, for: lanEcho, udp: true)
+                let lanUDP = try udpEcho(bed, Self.lan2Public4, count: 20)
+                #expect(lanUDP.succeeded, "LAN-to-LAN UDP: \(lanUDP.summary)")
                 #expect(!redir.log.contains(Self.lan2Public4), "\(redir.logTail())")
 
                 let checkOn = try bed.ssRedir(["check", "-c", config, "--control", bed.path("none.sock")])
