@@ -9,6 +9,18 @@
 # from the lan veth to a local port (env REDIR_PORT, default 1080); env RULES picks redirect or tproxy
 # (see install_rules).
 #
+# env LAN=bridge makes the LAN side a bridge, as on OpenWrt and most Debian routers:
+#
+#   PREFIX-lan  --veth--+
+#   10.231.1.2          |  br-lan in PREFIX-gw: 10.231.1.1, fd31:1::1
+#   PREFIX-lan2 --veth--+  (net.bridge.bridge-nf-call-iptables/ip6tables = 1, as Docker sets them)
+#   10.231.1.3, fd31:1::3
+#
+# The capture rules then match iifname br-lan. br_netfilter must be loaded (its sysctls are per namespace).
+#
+# env FW4=1 adds an OpenWrt-fw4-like `table inet fw4` in gw (see install_fw4): input and forward policy drop,
+# `ct state established,related accept`, the LAN zone's input accepted, lan->wan forwarded, masquerade on wan.
+#
 # Usage: netns-testbed.sh [-v] up PREFIX
 #        netns-testbed.sh [-v] down PREFIX
 set -euo pipefail
@@ -59,8 +71,19 @@ up() {
     s=$(short_name "$prefix")
     local if_lan="$s-lan" if_gwl="$s-gwl" if_gww="$s-gww" if_wan="$s-wan"
 
+    local lan_mode=${LAN:-veth} lan2="$prefix-lan2" if_lan2="$s-lan2" if_gwm="$s-gwm"
+    local namespaces=("$lan" "$gw" "$wan")
+    case $lan_mode in
+    veth) ;;
+    bridge) namespaces+=("$lan2") ;;
+    *)
+        echo "${0##*/}: unknown LAN=$lan_mode (veth, bridge)" >&2
+        exit 2
+        ;;
+    esac
+
     local ns
-    for ns in "$lan" "$gw" "$wan"; do
+    for ns in "${namespaces[@]}"; do
         if netns_exists "$ns"; then
             echo "${0##*/}: namespace $ns already exists (run: ${0##*/} down $prefix)" >&2
             exit 1
@@ -69,7 +92,7 @@ up() {
     # Leave nothing half-built behind when a step fails.
     trap 'down "$prefix"' ERR
 
-    for ns in "$lan" "$gw" "$wan"; do
+    for ns in "${namespaces[@]}"; do
         quiet ip netns add "$ns"
         quiet ip -n "$ns" link set lo up
         # Connection-heavy tests exhaust ephemeral ports in TIME_WAIT without these.
@@ -83,8 +106,29 @@ up() {
 
     quiet ip -n "$lan" addr add 10.231.1.2/24 dev "$if_lan"
     quiet ip -n "$lan" addr add fd31:1::2/64 dev "$if_lan" nodad
-    quiet ip -n "$gw" addr add 10.231.1.1/24 dev "$if_gwl"
-    quiet ip -n "$gw" addr add fd31:1::1/64 dev "$if_gwl" nodad
+    local gw_lan_if=$if_gwl
+    if [[ $lan_mode == bridge ]]; then
+        gw_lan_if=br-lan
+        quiet ip link add "$if_lan2" netns "$lan2" type veth peer name "$if_gwm" netns "$gw"
+        quiet ip -n "$gw" link add br-lan type bridge
+        quiet ip -n "$gw" link set "$if_gwl" master br-lan
+        quiet ip -n "$gw" link set "$if_gwm" master br-lan
+        quiet ip -n "$gw" link set "$if_gwm" up
+        quiet ip -n "$gw" link set br-lan up
+        quiet ip -n "$lan2" addr add 10.231.1.3/24 dev "$if_lan2"
+        quiet ip -n "$lan2" addr add fd31:1::3/64 dev "$if_lan2" nodad
+        quiet ip -n "$lan2" link set "$if_lan2" up
+        quiet ip -n "$lan2" route add default via 10.231.1.1
+        quiet ip -n "$lan2" -6 route add default via fd31:1::1
+        if [[ ! -e /proc/sys/net/bridge ]]; then
+            modprobe br_netfilter 2>/dev/null || true
+        fi
+        # What Docker sets: bridged frames go through the IPv4/IPv6 netfilter hooks too.
+        quiet ip netns exec "$gw" sysctl -qw net.bridge.bridge-nf-call-iptables=1
+        quiet ip netns exec "$gw" sysctl -qw net.bridge.bridge-nf-call-ip6tables=1
+    fi
+    quiet ip -n "$gw" addr add 10.231.1.1/24 dev "$gw_lan_if"
+    quiet ip -n "$gw" addr add fd31:1::1/64 dev "$gw_lan_if" nodad
     quiet ip -n "$gw" addr add 10.231.2.1/24 dev "$if_gww"
     quiet ip -n "$gw" addr add fd31:2::1/64 dev "$if_gww" nodad
     quiet ip -n "$wan" addr add 10.231.2.2/24 dev "$if_wan"
@@ -103,9 +147,12 @@ up() {
     quiet ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1
     quiet ip netns exec "$gw" sysctl -qw net.ipv6.conf.all.forwarding=1
 
-    install_rules "$gw" "$if_gwl" "$redir_port" "${RULES:-redirect}"
+    install_rules "$gw" "$gw_lan_if" "$redir_port" "${RULES:-redirect}"
+    if [[ ${FW4:-0} == 1 ]]; then
+        install_fw4 "$gw" "$gw_lan_if" "$if_gww"
+    fi
     trap - ERR
-    log "up: $lan ($if_lan) <-> $gw ($if_gwl, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
+    log "up: $lan ($if_lan) <-> $gw ($gw_lan_if, $if_gww) <-> $wan ($if_wan); redirect to :$redir_port"
 }
 
 # The gw's capture rules, by env RULES:
@@ -153,6 +200,40 @@ install_rules() {
     fi
 }
 
+# A firewall beside ours, shaped like OpenWrt's fw4 (zones lan and wan; input/forward policy drop).
+install_fw4() {
+    local gw=$1 lan_if=$2 wan_if=$3
+    quiet ip netns exec "$gw" nft -f - <<EOF
+table inet fw4 {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept comment "!fw4: Accept traffic from loopback"
+		ct state established,related accept comment "!fw4: Allow inbound established and related flows"
+		iifname "$lan_if" jump input_lan comment "!fw4: Handle lan IPv4/IPv6 input traffic"
+		iifname "$wan_if" jump input_wan comment "!fw4: Handle wan IPv4/IPv6 input traffic"
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept comment "!fw4: Allow forwarded established and related flows"
+		iifname "$lan_if" oifname "$wan_if" accept comment "!fw4: Accept lan to wan forwarding"
+	}
+	chain output {
+		type filter hook output priority filter; policy accept;
+	}
+	chain input_lan {
+		iifname "$lan_if" accept comment "!fw4: accept lan IPv4/IPv6 traffic"
+	}
+	chain input_wan {
+		meta l4proto { icmp, ipv6-icmp } accept comment "!fw4: Allow ICMP and ND"
+	}
+	chain srcnat {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$wan_if" meta nfproto ipv4 masquerade comment "!fw4: Masquerade IPv4 wan traffic"
+	}
+}
+EOF
+}
+
 # Kills every process inside a namespace, SIGTERM first, then SIGKILL; bounded to about 3 s.
 kill_netns_pids() {
     local ns=$1 pids i
@@ -172,7 +253,7 @@ kill_netns_pids() {
 
 down() {
     local prefix=$1 ns
-    for ns in "$prefix-lan" "$prefix-gw" "$prefix-wan"; do
+    for ns in "$prefix-lan" "$prefix-lan2" "$prefix-gw" "$prefix-wan"; do
         if netns_exists "$ns"; then
             kill_netns_pids "$ns"
             # Deleting the namespace takes its veth ends and nftables table with it.

@@ -13,6 +13,10 @@ public struct FirewallConfiguration: Sendable, Equatable {
     public var bypassFiles: [String]
     public var proxyFiles: [String]
     public var lanInterfaces: [String]
+    /// The tproxy mark, the bits of the packet mark it owns, and the routing table of the local route.
+    public var tproxyMark = FirewallMarks.tproxyMark
+    public var tproxyMask = FirewallMarks.tproxyMask
+    public var routeTable = FirewallMarks.tproxyRouteTable
 
     public var relaysTCP: Bool { mode != .udpOnly }
     public var relaysUDP: Bool { mode != .tcpOnly }
@@ -66,12 +70,40 @@ public struct FirewallConfiguration: Sendable, Equatable {
                 return directory.hasSuffix("/") ? directory + path : "\(directory)/\(path)"
             }
         }
-        return FirewallConfiguration(
+        var configuration = FirewallConfiguration(
             servers: servers, localPort: localPort,
             listenAddresses: settings.localAddresses ?? [RedirConfiguration.defaultListenAddress],
             mode: mode, tcpTproxy: settings.tcpTproxy ?? false, outboundFwmark: mark,
             bypassFiles: paths(settings.bypassFiles, .bypassFiles), proxyFiles: paths(settings.proxyFiles, .proxyFiles),
             lanInterfaces: interfaces)
+        try configuration.resolveRouting(settings)
+        return configuration
+    }
+
+    /// `tproxy_fwmark` / `--fwmark` and `tproxy_route_table` / `--route-table`.
+    mutating func resolveRouting(_ settings: RedirSettings) throws(ConfigError) {
+        if let text = settings.tproxyFwmark {
+            guard let parsed = FirewallMarks.parseMarkAndMask(text) else {
+                throw ConfigError(
+                    "\(settings.origin(.tproxyFwmark)): expected MARK or MARK/MASK such as 0x1 or 0x10000/0x10000 (not 0, the mark inside the mask), got \"\(text)\""
+                )
+            }
+            (tproxyMark, tproxyMask) = parsed
+        }
+        if outboundFwmark != 0 && outboundFwmark & tproxyMask == tproxyMark {
+            throw ConfigError(
+                "\(settings.origin(.tproxyFwmark)): the relay's own mark (outbound_fwmark 0x\(String(outboundFwmark, radix: 16))) matches the tproxy mark 0x\(String(tproxyMark, radix: 16))/0x\(String(tproxyMask, radix: 16)): its traffic to the server would be routed back to itself; choose marks with different bits"
+            )
+        }
+        if let text = settings.tproxyRouteTable {
+            // 0 and 253-255 are the kernel's unspec, default, main and local tables.
+            guard let table = UInt32(text), table != 0, !(253...255).contains(table) else {
+                throw ConfigError(
+                    "\(settings.origin(.tproxyRouteTable)): expected a routing table number other than 0, 253, 254, 255 (main, local...), got \"\(text)\""
+                )
+            }
+            routeTable = table
+        }
     }
 
     /// IFNAMSIZ - 1 bytes at most; nothing nft would need to quote or escape.

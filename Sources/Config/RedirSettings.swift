@@ -31,6 +31,9 @@ public struct RedirSettings: Sendable {
     public var bypassFiles: [String]?
     public var proxyFiles: [String]?
     public var lanInterfaces: [String]?
+    /// `ss-redir setup` only: the tproxy fwmark (`MARK[/MASK]`) and the routing table of the local route.
+    public var tproxyFwmark: String?
+    public var tproxyRouteTable: String?
     /// Bypass rules and DNS (docs/rules.md, docs/dns.md).
     public var acl: String?
     public var rules: [String]?
@@ -76,6 +79,7 @@ public struct RedirSettings: Sendable {
         case tcpTproxy = "tcp_tproxy", mtu, udpTimeout = "udp_timeout"
         case udpMaxAssociations = "udp_max_associations", outboundFwmark = "outbound_fwmark"
         case bypassFiles = "bypass_files", proxyFiles = "proxy_files", lanInterfaces = "lan_interfaces"
+        case tproxyFwmark = "tproxy_fwmark", tproxyRouteTable = "tproxy_route_table"
         case acl, rules, dnsListen = "dns_listen", dnsRemote = "dns_remote", dnsDirect = "dns_direct"
         case sniffWait = "sniff_wait", resolvConf = "resolv_conf", hostsFile = "hosts_file"
         case plugin, pluginOptions = "plugin_opts", pluginArguments = "plugin_args"
@@ -108,6 +112,8 @@ public struct RedirSettings: Sendable {
         merged.bypassFiles = other.bypassFiles ?? bypassFiles
         merged.proxyFiles = other.proxyFiles ?? proxyFiles
         merged.lanInterfaces = other.lanInterfaces ?? lanInterfaces
+        merged.tproxyFwmark = other.tproxyFwmark ?? tproxyFwmark
+        merged.tproxyRouteTable = other.tproxyRouteTable ?? tproxyRouteTable
         merged.serverSpecs = other.serverSpecs ?? serverSpecs
         merged.serverURLs = other.serverURLs ?? serverURLs
         merged.serversFiles = other.serversFiles ?? serversFiles

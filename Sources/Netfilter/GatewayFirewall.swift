@@ -80,6 +80,8 @@ public final class GatewayFirewall {
         /// The policy route removed with it (the one its comment recorded, or `fallbackRoute`).
         public var route: PolicyRoute?
         public var removedRoutingObjects: Int
+        /// br_netfilter's switches put back as setup found them (--disable-bridge-nf), if it changed them.
+        public var restoredBridgeNetfilter: BridgeNetfilterCalls?
     }
 
     /// Deletes the table and the policy routing it recorded. With no table left, still removes the routing tagged
@@ -95,13 +97,16 @@ public final class GatewayFirewall {
         if existing != nil {
             try nftables.commit(NftBatchEncoder.delete(family: family, table: name))
         }
+        let found = GatewayRuleset.bridgeNetfilterFound(fromComment: existing?.comment)
+        if let found { try found.apply() }
         let route = existing.flatMap { GatewayRuleset.policyRoute(fromComment: $0.comment) } ?? fallbackRoute
         var removed = 0
         if let route {
             let routing = try policyRouting()
             for family in IPFamily.allCases { removed += try routing.remove(route, family: family) }
         }
-        return RemoveReport(removedTable: existing != nil, route: route, removedRoutingObjects: removed)
+        return RemoveReport(
+            removedTable: existing != nil, route: route, removedRoutingObjects: removed, restoredBridgeNetfilter: found)
     }
 
     /// The interfaces of the default routes: the WAN side when no LAN interface is named.

@@ -31,10 +31,16 @@ public struct GatewayOptions: Sendable, Equatable {
     public var proxyOnly: [IPRange] = []
     /// The mark tproxied packets get, which the policy rule routes to `lo`.
     public var tproxyMark: UInt32
+    /// The bits of the packet mark our rules set and the policy rule looks at; every bit by default. Narrower:
+    /// other tools' bits (mwan3 0x3F00, wg-quick 0xca6c) survive our rules.
+    public var tproxyMask: UInt32 = 0xffff_ffff
     /// The SO_MARK on the relay's own sockets; the output chains let it pass (0: none set).
     public var relayMark: UInt32
     /// The routing table of the `local default dev lo` route.
     public var routeTable: UInt32
+    /// br_netfilter's switches as setup found them before turning them off (--disable-bridge-nf); the table
+    /// comment records them so teardown can put them back. nil: setup left them alone.
+    public var bridgeNetfilterFound: BridgeNetfilterCalls?
 
     public init(localPort: UInt16, tproxyMark: UInt32, relayMark: UInt32, routeTable: UInt32) {
         self.localPort = localPort
@@ -46,7 +52,20 @@ public struct GatewayOptions: Sendable, Equatable {
     /// TPROXY needs the fwmark rule and local route; plain redirect does not.
     public var usesTproxy: Bool { udp || tcp == .tproxy }
 
-    public var policyRoute: PolicyRoute? { usesTproxy ? PolicyRoute(mark: tproxyMark, table: routeTable) : nil }
+    public var policyRoute: PolicyRoute? {
+        usesTproxy ? PolicyRoute(mark: tproxyMark, mask: tproxyMask, table: routeTable) : nil
+    }
+
+    /// Our mark on a packet, keeping the other bits when the mask is narrower than the whole mark.
+    var setTproxyMark: NftStatement {
+        tproxyMask == 0xffff_ffff ? .setMark(tproxyMark) : .setMarkBits(tproxyMark, mask: tproxyMask)
+    }
+
+    /// Whether a packet carries our mark (only the bits of the mask count).
+    func hasTproxyMark(negated: Bool = false) -> NftMatch {
+        tproxyMask == 0xffff_ffff
+            ? .mark(tproxyMark, negated: negated) : .markBits(tproxyMark, mask: tproxyMask, negated: negated)
+    }
 }
 
 /// Builds the `inet` table for a gateway. Sets: `bypass4`/`bypass6` (intervals fixed at setup), `bypass4_dns`/
@@ -63,25 +82,53 @@ public enum GatewayRuleset {
     public static let commentPrefix = "managed by ss-redir setup"
     static let routingMarker = "; policy routing "
 
+    static let bridgeMarker = "bridge-nf-call found "
+
     public static func comment(for options: GatewayOptions) -> String {
-        guard let route = options.policyRoute else { return commentPrefix }
-        return "\(commentPrefix)\(routingMarker)fwmark 0x\(String(route.mark, radix: 16)) table \(route.table)"
+        var comment = commentPrefix
+        if let route = options.policyRoute {
+            comment += "\(routingMarker)fwmark \(route.markText) table \(route.table)"
+        }
+        if let found = options.bridgeNetfilterFound { comment += "; \(bridgeMarker)\(found.commentWords)" }
+        return comment
     }
 
     /// Whether a table's comment says `ss-redir setup` made it.
     public static func isOwned(comment: String?) -> Bool { comment?.hasPrefix(commentPrefix) ?? false }
 
+    /// The `;`-separated parts after the prefix, trimmed.
+    private static func commentParts(_ comment: String?) -> [Substring] {
+        guard let comment, isOwned(comment: comment) else { return [] }
+        return comment.split(separator: ";").dropFirst().map { part in
+            var part = part
+            while part.first == " " { part.removeFirst() }
+            return part
+        }
+    }
+
     /// The policy route recorded in a table comment written by `comment(for:)`.
     public static func policyRoute(fromComment comment: String?) -> PolicyRoute? {
-        guard let comment, isOwned(comment: comment) else { return nil }
-        let parts = comment.split(separator: ";", maxSplits: 1)
-        let routing = parts.count == 2 ? parts[1].split(separator: " ") : []
-        guard routing.count == 6, routing[0] == "policy", routing[1] == "routing" else { return nil }
-        let words = routing.dropFirst(2).map(String.init)
-        guard words.count == 4, words[0] == "fwmark", words[2] == "table", words[1].hasPrefix("0x"),
-            let mark = UInt32(words[1].dropFirst(2), radix: 16), let table = UInt32(words[3])
-        else { return nil }
-        return PolicyRoute(mark: mark, table: table)
+        for part in commentParts(comment) where part.hasPrefix("policy routing ") {
+            let words = part.split(separator: " ").dropFirst(2).map(String.init)
+            // "0x1" or "0x10000/0x10000", as `PolicyRoute.markText` writes it.
+            let mark = words.count == 4 ? words[1].split(separator: "/") : []
+            func hex(_ text: Substring) -> UInt32? { text.hasPrefix("0x") ? UInt32(text.dropFirst(2), radix: 16) : nil }
+            guard words.count == 4, words[0] == "fwmark", words[2] == "table", (1...2).contains(mark.count),
+                let value = hex(mark[0]), let table = UInt32(words[3])
+            else { return nil }
+            let mask = mark.count == 2 ? hex(mark[1]) : 0xffff_ffff
+            guard let mask else { return nil }
+            return PolicyRoute(mark: value, mask: mask, table: table)
+        }
+        return nil
+    }
+
+    /// The br_netfilter switches setup found (and turned off), as recorded by `comment(for:)`.
+    public static func bridgeNetfilterFound(fromComment comment: String?) -> BridgeNetfilterCalls? {
+        for part in commentParts(comment) where part.hasPrefix(bridgeMarker) {
+            return BridgeNetfilterCalls(commentWords: part.dropFirst(bridgeMarker.count).split(separator: " "))
+        }
+        return nil
     }
 
     /// The timeout sets the DNS forwarder fills at run time with the addresses it answered for bypass domains
@@ -134,7 +181,7 @@ public enum GatewayRuleset {
                     name: "prerouting_mangle",
                     base: NftBaseChain(type: .filter, hook: .prerouting, priority: NftBaseChain.manglePriority),
                     rules: interfaceDispatch(
-                        options, to: "lan_tproxy", routerMark: options.proxyRouter ? options.tproxyMark : nil),
+                        options, to: "lan_tproxy", routerMark: options.proxyRouter ? options.hasTproxyMark() : nil),
                     note: "TPROXY works only here: prerouting at priority mangle."))
             table.chains.append(NftChain(name: "lan_tproxy", rules: lanTproxyRules(options, inverse: inverse)))
         }
@@ -165,21 +212,21 @@ public enum GatewayRuleset {
 
     /// Which packets enter the LAN chain: the listed LAN interfaces, or everything but lo and the WAN side.
     /// `routerMark`: the gateway's own packets, rerouted through lo with this mark, enter too.
-    private static func interfaceDispatch(_ options: GatewayOptions, to chain: String, routerMark: UInt32?) -> [NftRule]
+    private static func interfaceDispatch(_ options: GatewayOptions, to chain: String, routerMark: NftMatch?) -> [NftRule]
     {
         if !options.lanInterfaces.isEmpty {
             var rules = options.lanInterfaces.map { NftRule([.inputInterface($0)], verdict: .jump(chain)) }
             if let mark = routerMark {
                 rules.append(
                     NftRule(
-                        [.inputInterface("lo"), .mark(mark)], verdict: .jump(chain),
+                        [.inputInterface("lo"), mark], verdict: .jump(chain),
                         note: "The gateway's own packets, marked in output_route."))
             }
             return rules
         }
         var rules: [NftRule] = []
-        if let mark = routerMark {
-            rules.append(NftRule([.inputInterface("lo"), .mark(mark, negated: true)], verdict: .return))
+        if routerMark != nil {
+            rules.append(NftRule([.inputInterface("lo"), options.hasTproxyMark(negated: true)], verdict: .return))
         } else {
             rules.append(NftRule([.inputInterface("lo")], verdict: .return))
         }
@@ -210,8 +257,14 @@ public enum GatewayRuleset {
         return rules
     }
 
+    /// With br_netfilter on, frames bridged between two LAN ports run the IP hooks too; they are never ours.
+    /// Not for lo: fib answers "lo" for every packet that arrives there (the gateway's own, --proxy-router).
+    private static let lanToLAN = NftRule(
+        [.inputInterface("lo", negated: true), .destinationOnInputInterface], verdict: .return,
+        note: "LAN-to-LAN: the destination is on the interface the packet came in on (bridged with br_netfilter).")
+
     private static func lanNatRules(_ options: GatewayOptions, inverse: Bool) -> [NftRule] {
-        var rules: [NftRule] = []
+        var rules: [NftRule] = [lanToLAN]
         if let dns = options.dnsHijackPort {
             rules.append(
                 NftRule(
@@ -228,9 +281,10 @@ public enum GatewayRuleset {
 
     private static func lanTproxyRules(_ options: GatewayOptions, inverse: Bool) -> [NftRule] {
         var rules = [
+            lanToLAN,
             NftRule(
                 [.conntrackReplyDirection], verdict: .return,
-                note: "Replies of connections made from outside (port forwards).")
+                note: "Replies of connections made from outside (port forwards)."),
         ]
         if options.dnsHijackPort != nil {
             rules.append(
@@ -244,7 +298,7 @@ public enum GatewayRuleset {
         for proto in protocols {
             rules.append(
                 NftRule(
-                    [.transportProtocol(proto)], [.tproxy(port: options.localPort), .setMark(options.tproxyMark)],
+                    [.transportProtocol(proto)], [.tproxy(port: options.localPort), options.setTproxyMark],
                     verdict: .accept))
         }
         if options.failClosed {
@@ -273,7 +327,7 @@ public enum GatewayRuleset {
             rules.append(
                 redirect
                     ? NftRule([match], [.redirect(port: options.localPort)])
-                    : NftRule([match], [.setMark(options.tproxyMark)]))
+                    : NftRule([match], [options.setTproxyMark]))
         }
         return rules
     }

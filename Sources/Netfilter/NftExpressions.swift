@@ -35,6 +35,11 @@ enum NftExpressions {
             ]
         case .mark(let value, let negated):
             return [metaLoad(NFT_META_MARK), compare(negated ? NFT_CMP_NEQ : NFT_CMP_EQ, Netlink.bytes(of: value))]
+        case .markBits(let value, let mask, let negated):
+            return [
+                metaLoad(NFT_META_MARK), bitwise(mask: mask, xor: 0),
+                compare(negated ? NFT_CMP_NEQ : NFT_CMP_EQ, Netlink.bytes(of: value)),
+            ]
         case .conntrackReplyDirection:
             let load = make("ct")
             nftnl_expr_set_u32(load, attribute(NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION.rawValue)
@@ -46,6 +51,14 @@ enum NftExpressions {
             nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_RESULT), NFT_FIB_RESULT_ADDRTYPE.rawValue)
             nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_FLAGS), NFTA_FIB_F_DADDR.rawValue)
             return [fib, compare(NFT_CMP_EQ, Netlink.bytes(of: 2))]  // RTN_LOCAL
+        case .destinationOnInputInterface:
+            let fib = make("fib")
+            nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_DREG), register1)
+            nftnl_expr_set_u32(fib, attribute(NFTNL_EXPR_FIB_RESULT), NFT_FIB_RESULT_OIF.rawValue)
+            nftnl_expr_set_u32(
+                fib, attribute(NFTNL_EXPR_FIB_FLAGS),
+                NFTA_FIB_F_DADDR.rawValue | NFTA_FIB_F_IIF.rawValue | NFTA_FIB_F_PRESENT.rawValue)
+            return [fib, compare(NFT_CMP_EQ, Netlink.bytes(of: UInt32(1)))]  // present: true, as nft emits it
         case .destinationInSet(let family, let set, let negated):
             // In an inet table, `ip daddr` first checks that the packet is IPv4 (nfproto), then loads the field.
             let nfproto: UInt8 = family == .ipv4 ? 2 : 10
@@ -80,7 +93,29 @@ enum NftExpressions {
             nftnl_expr_set_u32(set, attribute(NFTNL_EXPR_META_KEY), NFT_META_MARK.rawValue)
             nftnl_expr_set_u32(set, attribute(NFTNL_EXPR_META_SREG), register1)
             return [immediate(Netlink.bytes(of: value)), set]
+        case .setMarkBits(let value, let mask):
+            let set = make("meta")
+            nftnl_expr_set_u32(set, attribute(NFTNL_EXPR_META_KEY), NFT_META_MARK.rawValue)
+            nftnl_expr_set_u32(set, attribute(NFTNL_EXPR_META_SREG), register1)
+            return [metaLoad(NFT_META_MARK), bitwise(mask: ~mask, xor: value), set]
         }
+    }
+
+    /// reg1 = (reg1 & mask) ^ xor, on the 4 bytes of a mark.
+    private static func bitwise(mask: UInt32, xor: UInt32) -> OpaquePointer {
+        let bitwise = make("bitwise")
+        nftnl_expr_set_u32(bitwise, attribute(NFTNL_EXPR_BITWISE_SREG), register1)
+        nftnl_expr_set_u32(bitwise, attribute(NFTNL_EXPR_BITWISE_DREG), register1)
+        nftnl_expr_set_u32(bitwise, attribute(NFTNL_EXPR_BITWISE_LEN), 4)
+        let maskBytes = Netlink.bytes(of: mask)
+        let xorBytes = Netlink.bytes(of: xor)
+        _ = maskBytes.withUnsafeBytes {
+            nftnl_expr_set(bitwise, attribute(NFTNL_EXPR_BITWISE_MASK), $0.baseAddress, UInt32($0.count))
+        }
+        _ = xorBytes.withUnsafeBytes {
+            nftnl_expr_set(bitwise, attribute(NFTNL_EXPR_BITWISE_XOR), $0.baseAddress, UInt32($0.count))
+        }
+        return bitwise
     }
 
     private static func make(_ name: String) -> OpaquePointer {

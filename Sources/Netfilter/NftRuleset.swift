@@ -158,10 +158,15 @@ public enum NftMatch: Sendable, Equatable {
     case destinationPort(NftTransportProtocol, UInt16)
     /// `meta mark 0x1`
     case mark(UInt32, negated: Bool = false)
+    /// `meta mark & MASK == VALUE`: only the bits of the mask count (other tools own the rest).
+    case markBits(UInt32, mask: UInt32, negated: Bool = false)
     /// `ct direction reply`
     case conntrackReplyDirection
     /// `fib daddr type local`: addressed to this host.
     case destinationIsLocal
+    /// `fib daddr . iif oif exists`: the destination is reached through the interface the packet came in on
+    /// (LAN-to-LAN, e.g. bridged frames that br_netfilter shows to the IP hooks).
+    case destinationOnInputInterface
     /// `ip daddr @set` / `ip6 daddr != @set`
     case destinationInSet(IPFamily, set: String, negated: Bool = false)
 }
@@ -180,6 +185,8 @@ public enum NftStatement: Sendable, Equatable {
     case tproxy(port: UInt16)
     /// `meta mark set 0x1`
     case setMark(UInt32)
+    /// `meta mark set meta mark & ~MASK | VALUE`: sets the bits of the mask and keeps every other bit.
+    case setMarkBits(UInt32, mask: UInt32)
 }
 
 public enum NftVerdict: Sendable, Equatable {

@@ -71,10 +71,14 @@ public enum NftTextRenderer {
             "\(proto.rawValue) dport \(port)"
         case .mark(let value, let negated):
             "meta mark \(negated ? "!= " : "")\(hex(value))"
+        case .markBits(let value, let mask, let negated):
+            "meta mark & \(hex8(mask)) \(negated ? "!=" : "==") \(hex8(value))"
         case .conntrackReplyDirection:
             "ct direction reply"
         case .destinationIsLocal:
             "fib daddr type local"
+        case .destinationOnInputInterface:
+            "fib daddr . iif oif exists"
         case .destinationInSet(let family, let set, let negated):
             "\(family == .ipv4 ? "ip" : "ip6") daddr \(negated ? "!= " : "")@\(set)"
         }
@@ -85,6 +89,7 @@ public enum NftTextRenderer {
         case .redirect(let port): "redirect to :\(port)"
         case .tproxy(let port): "tproxy to :\(port)"
         case .setMark(let value): "meta mark set \(hex(value))"
+        case .setMarkBits(let value, let mask): "meta mark set meta mark & \(hex8(~mask)) | \(hex8(value))"
         }
     }
 
@@ -99,6 +104,12 @@ public enum NftTextRenderer {
     }
 
     static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
+
+    /// Eight digits, as nft prints masks.
+    static func hex8(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
 
     /// The names nft itself prints for the standard priorities.
     private static func priority(_ base: NftBaseChain) -> String {

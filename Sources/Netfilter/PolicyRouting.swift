@@ -10,6 +10,8 @@ import Glibc
 /// `ip route add local default dev lo table TABLE`, for IPv4 and IPv6 (kernel docs, networking/tproxy.rst).
 public struct PolicyRoute: Sendable, Hashable, CustomStringConvertible {
     public var mark: UInt32
+    /// The bits of the mark the rule looks at (`fwmark MARK/MASK`); every bit by default.
+    public var mask: UInt32
     public var table: UInt32
     /// A fixed preference: without one the kernel picks a new one each time and a second setup would add a
     /// duplicate rule instead of finding the first.
@@ -20,14 +22,25 @@ public struct PolicyRoute: Sendable, Hashable, CustomStringConvertible {
     public static let protocolTag: UInt8 = 83
     public static let defaultPriority: UInt32 = 9000
 
-    public init(mark: UInt32, table: UInt32, priority: UInt32 = PolicyRoute.defaultPriority) {
+    public init(
+        mark: UInt32, mask: UInt32 = 0xffff_ffff, table: UInt32, priority: UInt32 = PolicyRoute.defaultPriority
+    ) {
         self.mark = mark
+        self.mask = mask
         self.table = table
         self.priority = priority
     }
 
     public var description: String {
-        "fwmark 0x\(String(mark, radix: 16)) lookup \(table) pref \(priority); local default dev lo table \(table)"
+        "fwmark \(markText) lookup \(table) pref \(priority); local default dev lo table \(table)"
+    }
+}
+
+extension PolicyRoute {
+    /// `0x1`, or `0x10000/0x10000` with a narrower mask (as `ip rule` prints it).
+    public var markText: String {
+        let text = "0x" + String(mark, radix: 16)
+        return mask == 0xffff_ffff ? text : "\(text)/0x\(String(mask, radix: 16))"
     }
 }
 
@@ -211,7 +224,7 @@ public final class PolicyRouting {
             rule.pointee.action = UInt8(FR_ACT_TO_TBL)
             mnl_attr_put_u32(nlh, UInt16(FRA_PRIORITY), route.priority)
             mnl_attr_put_u32(nlh, UInt16(FRA_FWMARK), route.mark)
-            mnl_attr_put_u32(nlh, UInt16(FRA_FWMASK), 0xffff_ffff)
+            mnl_attr_put_u32(nlh, UInt16(FRA_FWMASK), route.mask)
             mnl_attr_put_u32(nlh, UInt16(FRA_TABLE), route.table)
             mnl_attr_put_u8(nlh, UInt16(FRA_PROTOCOL), PolicyRoute.protocolTag)
         }

@@ -38,10 +38,20 @@ struct TCPRedirectFront: Sendable {
     func bind() async throws -> [Channel] {
         var listeners: [Channel] = []
         do {
-            for address in configuration.listenAddresses {
+            let addresses = configuration.listenAddresses
+            for address in addresses where !(address == "0.0.0.0" && addresses.contains("::")) {
                 let loops: [EventLoopGroup] =
                     configuration.reusePort ? group.makeIterator().map { $0 as EventLoopGroup } : [group]
                 for loop in loops {
+                    // Redirected IPv6 reaches only an IPv6 socket: 0.0.0.0 is widened to a dual-stack `::`
+                    // (it stays 0.0.0.0 where IPv6 is off), as the UDP tproxy socket is.
+                    if address == "0.0.0.0",
+                        let wide = try? SocketAddress(ipAddress: "::", port: configuration.localPort),
+                        let channel = try? await makeBootstrap(group: loop, bindAddress: wide).bind(to: wide).get()
+                    {
+                        listeners.append(channel)
+                        continue
+                    }
                     let bindAddress = try SocketAddress(ipAddress: address, port: configuration.localPort)
                     let channel = try await makeBootstrap(group: loop, bindAddress: bindAddress)
                         .bind(to: bindAddress).get()

@@ -22,8 +22,18 @@ final class UDPTransparentFront: Sendable {
     ) async throws -> UDPTransparentFront {
         var receivers: [TransparentDatagramReceiver] = []
         do {
-            for host in configuration.listenAddresses {
+            let hosts = configuration.listenAddresses
+            for host in hosts where !(host == "0.0.0.0" && hosts.contains("::")) {
                 let address = try SocketAddress(ipAddress: host, port: configuration.localPort)
+                // tproxy hands IPv6 datagrams only to an IPv6 socket: a 0.0.0.0 listener is widened to a
+                // dual-stack `::` one, which receives both families (it stays 0.0.0.0 where IPv6 is off).
+                if host == "0.0.0.0",
+                    let wide = try? TransparentDatagramReceiver(
+                        address: SocketAddress(ipAddress: "::", port: configuration.localPort))
+                {
+                    receivers.append(wide)
+                    continue
+                }
                 receivers.append(try TransparentDatagramReceiver(address: address))
             }
         } catch {

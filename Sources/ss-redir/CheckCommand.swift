@@ -99,6 +99,7 @@ struct CheckCommand: ParsableCommand {
             return
         }
         report.pass("daemon answers on \(socket): \(members.count) servers in the pool")
+        if case .number(let text)? = top["pid"]?.value, let pid = Int(text) { checkOpenFileLimit(&report, pid: pid) }
         for member in members {
             guard case .object(let memberFields) = member.value else { continue }
             let m = Dictionary(memberFields.map { ($0.key, $0.node) }, uniquingKeysWith: { first, _ in first })
@@ -212,7 +213,9 @@ extension CheckCommand {
     /// TPROXY only delivers marked packets if a policy rule sends them to a `local` route; ask the kernel how it
     /// would route one (`ip route get ADDR mark MARK`).
     fileprivate func checkPolicyRouting(_ report: inout CheckReport) {
-        let mark = FirewallMarks.tproxyMark
+        let settings = (try? ConfigFile.load(path: configFile))?.settings
+        let mark = settings?.tproxyFwmark.flatMap(FirewallMarks.parseMarkAndMask)?.mark ?? FirewallMarks.tproxyMark
+        let table = settings?.tproxyRouteTable.flatMap { UInt32($0) } ?? FirewallMarks.tproxyRouteTable
         do {
             let routing = try PolicyRouting()
             for family in IPFamily.allCases {
@@ -222,7 +225,7 @@ extension CheckCommand {
                 } else {
                     report.fail(
                         "policy routing: \(name) packets marked 0x\(String(mark, radix: 16)) are routed out, not to the proxy: UDP (and -T TCP) is not captured",
-                        fix: "ss-redir setup -c \(configFile) adds it; by hand: ip \(family == .ipv4 ? "" : "-6 ")rule add fwmark 0x\(String(mark, radix: 16)) lookup \(FirewallMarks.tproxyRouteTable); ip \(family == .ipv4 ? "" : "-6 ")route add local default dev lo table \(FirewallMarks.tproxyRouteTable)")
+                        fix: "ss-redir setup -c \(configFile) adds it; by hand: ip \(family == .ipv4 ? "" : "-6 ")rule add fwmark 0x\(String(mark, radix: 16)) lookup \(table); ip \(family == .ipv4 ? "" : "-6 ")route add local default dev lo table \(table)")
                 }
             }
         } catch {

@@ -25,6 +25,16 @@ struct FirewallOptions: ParsableArguments {
     )
     var lanInterfaces: [String] = []
 
+    @Option(
+        name: .customLong("fwmark"),
+        help: ArgumentHelp(
+            "The tproxy mark as MARK or MARK/MASK (default 0x1): with a mask, only those bits are set and matched.",
+            discussion: "Other tools' bits survive a mask, e.g. --fwmark 0x10000/0x10000 beside mwan3 (0x3F00)."))
+    var fwmark: String?
+
+    @Option(name: .customLong("route-table"), help: "Routing table of the tproxy local route (default 100).")
+    var routeTable: String?
+
     @Flag(name: .customLong("proxy-router"), help: "Capture the gateway's own connections too.")
     var proxyRouter = false
 
@@ -33,6 +43,15 @@ struct FirewallOptions: ParsableArguments {
 
     @Flag(help: "What happens to captured traffic while ss-redir is not running (default --fail-open).")
     var failMode: FailMode = .failOpen
+
+    @Flag(
+        name: .customLong("disable-bridge-nf"),
+        help: ArgumentHelp(
+            "Turn off net.bridge.bridge-nf-call-iptables/-ip6tables (br_netfilter breaks TPROXY on a bridged LAN); teardown restores them.",
+            discussion:
+                "This changes bridge filtering for the whole network namespace (Docker sets these to 1); without it setup only warns."
+        ))
+    var disableBridgeNetfilter = false
 
     @Option(name: .customLong("table"), help: "Name of the inet table setup owns.")
     var table = "ss_redir"
@@ -71,6 +90,8 @@ struct FirewallOptions: ParsableArguments {
         flags.set(\.bypassFiles, bypassFiles.isEmpty ? nil : bypassFiles, .bypassFiles, "--bypass-file")
         flags.set(\.proxyFiles, proxyFiles.isEmpty ? nil : proxyFiles, .proxyFiles, "--proxy-file")
         flags.set(\.lanInterfaces, lanInterfaces.isEmpty ? nil : lanInterfaces, .lanInterfaces, "--lan-if")
+        flags.set(\.tproxyFwmark, fwmark, .tproxyFwmark, "--fwmark")
+        flags.set(\.tproxyRouteTable, routeTable, .tproxyRouteTable, "--route-table")
         return flags.settings
     }
 }

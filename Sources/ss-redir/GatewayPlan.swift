@@ -12,8 +12,9 @@ struct GatewayPlan {
         failClosed: Bool, firewall: GatewayFirewall?
     ) throws -> GatewayPlan {
         var gateway = GatewayOptions(
-            localPort: UInt16(configuration.localPort), tproxyMark: FirewallMarks.tproxyMark,
-            relayMark: configuration.outboundFwmark, routeTable: FirewallMarks.tproxyRouteTable)
+            localPort: UInt16(configuration.localPort), tproxyMark: configuration.tproxyMark,
+            relayMark: configuration.outboundFwmark, routeTable: configuration.routeTable)
+        gateway.tproxyMask = configuration.tproxyMask
         gateway.tableName = tableName
         gateway.tcp = !configuration.relaysTCP ? .none : (configuration.tcpTproxy ? .tproxy : .redirect)
         gateway.udp = configuration.relaysUDP

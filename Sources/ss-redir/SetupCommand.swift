@@ -15,7 +15,7 @@ struct SetupCommand: ParsableCommand {
             Creates or replaces the table `inet ss_redir` (--table) with bypass sets (reserved ranges, the servers' \
             addresses, --bypass-file lists), LAN capture chains (TCP redirect, or tproxy with -T; UDP tproxy with \
             -u/-U), and with --proxy-router the gateway's own traffic. TPROXY modes also get `ip rule fwmark 0x1 \
-            lookup 100` and `local default dev lo table 100` (IPv4 and IPv6). Running it again replaces the table \
+            lookup 100` and `local default dev lo table 100` (IPv4 and IPv6; --fwmark, --route-table). Running it again replaces the table \
             with the same result; a table it did not make is never touched. --dry-run prints the nft script instead.
             Example: ss-redir setup -c /etc/ss-redir/config.json --lan-if br-lan -u --proxy-router
             """
@@ -62,14 +62,20 @@ struct SetupCommand: ParsableCommand {
         let plan = try GatewayPlan.make(
             configuration, tableName: options.table, proxyRouter: options.proxyRouter,
             dnsHijackPort: dnsHijackPort, failClosed: options.failMode == .failClosed, firewall: firewall)
-        let gateway = plan.gateway
+        var gateway = plan.gateway
         let sources = plan.sources
+        let bridgeNetfilter = try bridgeNetfilterPlan(gateway, firewall: firewall)
+        gateway.bridgeNetfilterFound = bridgeNetfilter.record
         let table = GatewayRuleset.build(gateway)
         guard let firewall else {
             print(NftTextRenderer.render(table, header: Self.header(gateway, sources: sources)), terminator: "")
             return
         }
         let report = try firewall.install(table, route: gateway.policyRoute)
+        if let change = bridgeNetfilter.apply {
+            try change.apply()
+            print("br_netfilter: \(change) (\(bridgeNetfilter.record.map { "was: \($0)" } ?? "restored"))")
+        }
         let elapsed = started.duration(to: .now)
         let sets = table.sets.map { "\($0.name) \($0.ranges.count)" }.joined(separator: ", ")
         print(
@@ -91,6 +97,31 @@ struct SetupCommand: ParsableCommand {
         if let stale = report.removedStaleRouting { print("removed policy routing no longer needed: \(stale)") }
     }
 
+    /// What to record in the table comment (the switches as found, before setup turned them off) and what to
+    /// write. TPROXY on a bridged LAN fails while br_netfilter's switches are on (BridgeNetfilterCalls).
+    private func bridgeNetfilterPlan(_ gateway: GatewayOptions, firewall: GatewayFirewall?) throws
+        -> (record: BridgeNetfilterCalls?, apply: BridgeNetfilterCalls?)
+    {
+        let existing = try firewall?.nftables.table(family: .inet, name: options.table)
+        let recorded =
+            GatewayRuleset.isOwned(comment: existing?.comment)
+            ? GatewayRuleset.bridgeNetfilterFound(fromComment: existing?.comment) : nil
+        guard let current = BridgeNetfilterCalls.current() else { return (nil, nil) }
+        let off = BridgeNetfilterCalls(iptables: false, ip6tables: false)
+        if options.disableBridgeNetfilter {
+            // A second setup keeps what the first one found, not the zeros it wrote.
+            let found = recorded ?? current
+            return (found, current == off ? nil : off)
+        }
+        if gateway.usesTproxy && current.any {
+            Console.warn(
+                "br_netfilter is on (\(current)): TPROXY does not reach ss-redir from a bridged LAN (UDP is lost, -T TCP reset); pass --disable-bridge-nf (teardown restores it) or set them to 0 yourself"
+            )
+        }
+        // Setup ran before with --disable-bridge-nf and no longer does: put back what it found.
+        return (nil, recorded.flatMap { $0 == current ? nil : $0 })
+    }
+
     static func header(_ gateway: GatewayOptions, sources: [String]) -> [String] {
         var lines = [
             "ss-redir setup --dry-run: the table setup would install (one netlink batch; `nft -f` loads the same).",
@@ -99,7 +130,7 @@ struct SetupCommand: ParsableCommand {
         if let route = gateway.policyRoute {
             lines += [
                 "Policy routing, added through rtnetlink with the table (not part of this script):",
-                "  ip rule add fwmark 0x\(String(route.mark, radix: 16)) lookup \(route.table) pref \(route.priority) proto \(PolicyRoute.protocolTag)",
+                "  ip rule add fwmark \(route.markText) lookup \(route.table) pref \(route.priority) proto \(PolicyRoute.protocolTag)",
                 "  ip route add local default dev lo table \(route.table) proto \(PolicyRoute.protocolTag)",
                 "  (and the same with ip -6)",
             ]

@@ -23,7 +23,11 @@ struct TeardownCommand: ParsableCommand {
     private var dryRun: Bool { options.dryRun }
 
     func run() throws {
-        let fallback = PolicyRoute(mark: FirewallMarks.tproxyMark, table: FirewallMarks.tproxyRouteTable)
+        // What an interrupted setup with the same flags may have left (the table's comment says it otherwise).
+        let marks = options.fwmark.flatMap(FirewallMarks.parseMarkAndMask)
+        let fallback = PolicyRoute(
+            mark: marks?.mark ?? FirewallMarks.tproxyMark, mask: marks?.mask ?? FirewallMarks.tproxyMask,
+            table: options.routeTable.flatMap { UInt32($0) } ?? FirewallMarks.tproxyRouteTable)
         do {
             let firewall = try GatewayFirewall()
             if dryRun {
@@ -48,6 +52,7 @@ struct TeardownCommand: ParsableCommand {
             if let route = report.route, report.removedRoutingObjects > 0 {
                 print("removed policy routing \(route) (\(report.removedRoutingObjects) rules/routes)")
             }
+            if let restored = report.restoredBridgeNetfilter { print("br_netfilter restored: \(restored)") }
         } catch let error as NetfilterError {
             Console.error(error.message)
             throw ExitCode(1)

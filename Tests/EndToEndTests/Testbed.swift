@@ -5,12 +5,17 @@ let isRoot = getuid() == 0
 /// Three namespaces from scripts/netns-testbed.sh (lan -> gw -> wan) plus the processes started in them.
 /// `Testbed.with { bed in ... }` always stops the processes and removes the namespaces, even when the body fails.
 final class Testbed {
-    enum Namespace: String { case lan, gw, wan }
+    /// `lan2` exists only with `lan: .bridge`: a second host on the gw's bridge `br-lan`.
+    enum Namespace: String { case lan, gw, wan, lan2 }
+    /// The LAN side: one veth, or a bridge `br-lan` with two hosts and br_netfilter on (netns-testbed.sh LAN=).
+    enum LAN: String { case veth, bridge }
 
     static let lanIPv4 = "10.231.1.2"
     static let gwLANIPv4 = "10.231.1.1"
     static let wanIPv4 = "10.231.2.2"
     static let lanIPv6 = "fd31:1::2"
+    static let lan2IPv4 = "10.231.1.3"
+    static let lan2IPv6 = "fd31:1::3"
     static let wanIPv6 = "fd31:2::2"
 
     static let repoRoot = URL(fileURLWithPath: #filePath)
@@ -36,8 +41,11 @@ final class Testbed {
 
     /// `rules`: the gw's capture rules, as `scripts/netns-testbed.sh` takes them in RULES (redirect, tproxy-udp,
     /// tproxy, none).
-    static func with<T>(rules: String = "redirect", _ body: (Testbed) throws -> T) throws -> T {
-        let bed = try up(rules: rules)
+    /// `fw4`: an OpenWrt-fw4-like `table inet fw4` in gw too (netns-testbed.sh FW4=1).
+    static func with<T>(
+        rules: String = "redirect", lan: LAN = .veth, fw4: Bool = false, _ body: (Testbed) throws -> T
+    ) throws -> T {
+        let bed = try up(rules: rules, lan: lan, fw4: fw4)
         defer { bed.down() }
         do {
             return try body(bed)
@@ -48,7 +56,7 @@ final class Testbed {
     }
 
     /// Prefix `sst<pid>_<random>` (base 36): short enough for interface names, and it names the run that owns it.
-    private static func up(rules: String) throws -> Testbed {
+    private static func up(rules: String, lan: LAN, fw4: Bool) throws -> Testbed {
         guard FileManager.default.isExecutableFile(atPath: ssRedirBinary) else {
             throw TestbedError("no ss-redir at \(ssRedirBinary): run `swift build` or set SS_REDIR_BIN")
         }
@@ -56,7 +64,7 @@ final class Testbed {
         var lastFailure = ""
         for _ in 0..<3 {
             let prefix = "sst\(String(getpid(), radix: 36))_\(String(Int.random(in: 36..<1296), radix: 36))"
-            let result = try Command.run(["env", "RULES=\(rules)", "bash", script, "up", prefix])
+            let result = try Command.run(["env", "RULES=\(rules)", "LAN=\(lan.rawValue)", "FW4=\(fw4 ? 1 : 0)", "bash", script, "up", prefix])
             if result.succeeded {
                 let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(prefix)")
                 try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
