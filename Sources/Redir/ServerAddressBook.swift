@@ -56,7 +56,9 @@ final class ServerAddressBook: Sendable {
             // An hour, refreshed every half hour while connections keep resolving the name.
             kernelSets.add(addresses, ttlSeconds: 3600, name: "server \(endpoint.host)")
         }
-        return try SocketAddress(ipAddress: first.description, port: endpoint.port)
+        let address = try SocketAddress(ipAddress: first.description, port: endpoint.port)
+        rememberForUDP(address, of: endpoint)
+        return address
     }
 
     /// SS_REMOTE_HOST for a member's plugin: the address our resolver answers (nil: not resolvable yet, the plugin
@@ -87,6 +89,15 @@ final class ServerAddressBook: Sendable {
         guard member.plugin != nil else { return try await server(member.endpoint) }
         guard let local = plugins?.localAddress(for: member) else { throw PluginNotRunning(member: member) }
         return local
+    }
+
+    /// A TCP lookup's answer serves the UDP path too, so UDP need not drop datagrams while it asks on its own.
+    private func rememberForUDP(_ address: SocketAddress, of endpoint: ServerEndpoint) {
+        known.withLockedValue { table in
+            let key = "\(endpoint)"
+            guard table[key]?.address == nil else { return }
+            table[key] = Entry(address: address, refreshAfter: .now() + Self.udpRefreshInterval, refreshing: false)
+        }
     }
 
     /// Without waiting: an IP literal, or the last answer for the name (refreshed in the background when due).
