@@ -26,7 +26,8 @@ package struct BearerAuth: Sendable {
 
     /// Compares without an early exit, so response time does not tell how much of a guess was right.
     static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
+        // A length difference is its own bit: folded into a byte, lengths 256 apart (zero-padded) would match.
+        var difference: UInt8 = lhs.count == rhs.count ? 0 : 1
         for index in 0..<max(lhs.count, rhs.count) {
             let left = index < lhs.count ? lhs[index] : 0
             let right = index < rhs.count ? rhs[index] : 0

@@ -1,4 +1,4 @@
-import Controller
+@testable import Controller
 import Foundation
 import NIOHTTP1
 import Testing
@@ -65,6 +65,10 @@ import Testing
         #expect(auth.allows(head(nil), query: ["token": "s3cret"], isUpgrade: true))
         #expect(!auth.allows(head(nil), query: ["token": "nope"], isUpgrade: true))
         #expect(BearerAuth(secret: nil).allows(head(nil), query: [:], isUpgrade: false))
+        // A guess 256 bytes longer, padded with NULs (a percent-decoded token can carry them), is still wrong.
+        let padded = "s3cret" + String(repeating: "\u{0}", count: 256)
+        #expect(!auth.allows(head(nil), query: ["token": padded], isUpgrade: true))
+        #expect(!BearerAuth.constantTimeEqual(Array("s3cret".utf8) + Array(repeating: 0, count: 512), Array("s3cret".utf8)))
     }
 
     @Test("UI files: index for a directory, nothing outside the root or hidden")
