@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// What `--version` reports, set by the Makefile (make deb); a plain `swift build` says "unknown". Only
+// CBuildInfo sees them, so a new commit recompiles one C file.
+let buildCommit = Context.environment["SS_REDIR_GIT_COMMIT"] ?? "unknown"
+let buildSwiftVersion = Context.environment["SS_REDIR_SWIFT_VERSION"] ?? ""
+
 let package = Package(
     name: "ss-redir",
     platforms: [.macOS(.v14)],
@@ -16,6 +21,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // C shim, one job: the commit and compiler strings of this build, from the environment (see above).
+        .target(
+            name: "CBuildInfo",
+            cSettings: [
+                .define("SS_REDIR_GIT_COMMIT", to: "\"\(buildCommit)\""),
+                .define("SS_REDIR_SWIFT_VERSION", to: "\"\(buildSwiftVersion)\""),
+            ]
+        ),
+        // The commit and Swift version `--version` prints next to SSRedirVersion.
+        .target(name: "BuildInfo", dependencies: ["CBuildInfo"]),
         // C shims, one job each: Linux socket options NIO does not expose (SO_ORIGINAL_DST and friends).
         .target(name: "CShadowsocksLinux"),
         // C shim, one job: switch user keeping the network capabilities (prctl/capset are not callable from Swift).
@@ -71,7 +86,7 @@ let package = Package(
             name: "Redir",
             dependencies: [
                 "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "ServerPool", "Resolver",
-                "Rules", "SOCKS5", "Netfilter",
+                "Rules", "SOCKS5", "Netfilter", "BuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
