@@ -29,9 +29,9 @@ bench: deps
 clean:
 	rm -rf .build .build-deb dist
 
-# The Debian package, dist/ss-redir_<version>_<arch>.deb: ss-redir, ss-server and ss-local built release with
-# the Swift standard library linked in (--static-swift-stdlib, scratch path .build-deb), stripped, Depends from
-# dpkg-shlibdeps. Only local tools, no downloads. See docs/debian.md.
+# The Debian package, dist/ss-redir_<version>_<arch>.deb: one ss-redir binary built release with the Swift
+# standard library linked in (--static-swift-stdlib, scratch path .build-deb), stripped, with ss-server and
+# ss-local as links to it; Depends from dpkg-shlibdeps. Only local tools, no downloads. See docs/debian.md.
 deb: deps
 	bash scripts/build-deb.sh
 

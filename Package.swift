@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "ss-redir",
             dependencies: [
-                "Redir", "Config", "Netfilter", "Daemon",
+                "Redir", "Config", "Netfilter", "Daemon", "ServerCommand", "LocalCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,24 +117,30 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "ss-server",
+        // ss-server's and ss-local's commands are libraries (all of their folder but Main/) so that ss-redir
+        // also runs them when called by those names: the .deb ships one binary and two links (docs/debian.md).
+        .target(
+            name: "ServerCommand",
             dependencies: [
                 "ShadowsocksServer", "Config", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            path: "Sources/ss-server", exclude: ["Main"]
         ),
-        .executableTarget(
-            name: "ss-local",
+        .executableTarget(name: "ss-server", dependencies: ["ServerCommand"], path: "Sources/ss-server/Main"),
+        .target(
+            name: "LocalCommand",
             dependencies: [
                 "Redir", "Config", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            path: "Sources/ss-local", exclude: ["Main"]
         ),
+        .executableTarget(name: "ss-local", dependencies: ["LocalCommand"], path: "Sources/ss-local/Main"),
         // Load and lookup costs of the rule tries (issue 5's figures); run with `swift run -c release rules-benchmark`.
         .executableTarget(name: "rules-benchmark", dependencies: ["Rules"]),
         .testTarget(

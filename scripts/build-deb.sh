@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make deb: builds dist/ss-redir_<version>_<arch>.deb with Debian's own tools and no downloads.
-# ss-redir, ss-server and ss-local are built release with the Swift standard library linked in
-# (--static-swift-stdlib) under their own scratch path (.build-deb: the flag would otherwise relink the main
-# .build's release binaries back and forth), stripped, laid out by `make install` (PREFIX=/usr), and given the
-# Depends that dpkg-shlibdeps computes from the libraries they load. DEB_BIN_DIR=dir packages binaries
-# already built there instead (then their --version is whatever that build recorded).
+# One binary: ss-redir, built release with the Swift standard library linked in (--static-swift-stdlib) under
+# its own scratch path (.build-deb: the flag would otherwise relink the main .build's release binaries back and
+# forth), stripped; ss-server and ss-local are links to it (it runs the program its name says). Laid out by
+# `make install` (PREFIX=/usr), with the Depends that dpkg-shlibdeps computes from the libraries it loads.
+# DEB_BIN_DIR=dir packages an ss-redir already built there instead (its --version is what that build recorded).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,14 +33,13 @@ else
     # --no-export-dynamic: the static stdlib's link flags export every symbol of ours and NIO's, which keeps
     # them all alive through --gc-sections; nothing loads symbols from the executable (1.6 MB less).
     SS_REDIR_GIT_COMMIT=$commit SS_REDIR_SWIFT_VERSION=$swift_version \
-        "$swift" build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path "$scratch" ||
+        "$swift" build -c release --static-swift-stdlib -Xlinker --no-export-dynamic --scratch-path "$scratch" \
+        --product ss-redir ||
         fail "swift build -c release --static-swift-stdlib failed"
     echo "build-deb: release build took $((SECONDS - started)) s"
     bin_dir="$scratch/release"
 fi
-for tool in ss-redir ss-server ss-local; do
-    [[ -x $bin_dir/$tool ]] || fail "no $bin_dir/$tool"
-done
+[[ -x $bin_dir/ss-redir ]] || fail "no $bin_dir/ss-redir"
 
 work=$(mktemp -d /tmp/ss-redir-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -49,11 +48,11 @@ stage="$work/src/debian/ss-redir"
 # Debian's paths: programs in /usr/bin, units where bookworm's packages put theirs, zsh's vendor completions.
 make -s install DESTDIR="$stage" PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system \
     ZSH_COMPLETION_DIR=/usr/share/zsh/vendor-completions \
-    SS_REDIR_BIN="$bin_dir/ss-redir" SS_SERVER_BIN="$bin_dir/ss-server" SS_LOCAL_BIN="$bin_dir/ss-local" ||
+    SS_REDIR_BIN="$bin_dir/ss-redir" SS_SERVER_BIN="$bin_dir/ss-redir" SS_LOCAL_BIN="$bin_dir/ss-redir" ||
     fail "make install DESTDIR=$stage failed"
-for tool in ss-redir ss-server ss-local; do
-    strip --strip-all "$stage/usr/bin/$tool"
-done
+strip --strip-all "$stage/usr/bin/ss-redir"
+ln -sf ss-redir "$stage/usr/bin/ss-server"
+ln -sf ss-redir "$stage/usr/bin/ss-local"
 gzip -9n "$stage"/usr/share/man/man1/*.1
 install -m 644 packaging/debian/copyright "$stage/usr/share/doc/ss-redir/copyright"
 
@@ -61,8 +60,8 @@ install -m 644 packaging/debian/copyright "$stage/usr/share/doc/ss-redir/copyrig
 # fails on a library no Debian package ships, so a dynamically linked Swift runtime cannot slip through.
 mkdir -p "$stage/DEBIAN"
 printf 'Source: ss-redir\n\nPackage: ss-redir\nArchitecture: any\n' >"$work/src/debian/control"
-shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$stage/usr/bin/ss-redir" "$stage/usr/bin/ss-server" \
-    "$stage/usr/bin/ss-local") || fail "dpkg-shlibdeps found a library no Debian package provides"
+shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$stage/usr/bin/ss-redir") ||
+    fail "dpkg-shlibdeps found a library no Debian package provides"
 depends=${shlibs#shlibs:Depends=}
 [[ -n $depends && $depends != "$shlibs" ]] || fail "dpkg-shlibdeps printed no Depends: $shlibs"
 if grep -qi swift <<<"$depends"; then fail "Depends names a Swift package: $depends"; fi
@@ -76,6 +75,5 @@ install -m 755 packaging/debian/postinst packaging/debian/prerm packaging/debian
 
 mkdir -p dist
 rm -f "$deb"
-# xz -9: its 64 MiB window spans all three binaries, which share most of their code (17 MB at -6, 9 MB at -9).
-dpkg-deb --root-owner-group -Zxz -z9 --build "$stage" "$deb" >/dev/null || fail "dpkg-deb --build failed"
+dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null || fail "dpkg-deb --build failed"
 echo "build-deb: $deb ($(du -k "$deb" | cut -f1) KiB; Depends: $depends)"

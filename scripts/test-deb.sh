@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-deb (run by make test): checks the package `make deb` builds. Builds it first (scripts/build-deb.sh)
-# unless DEB=path names one. Checks: Depends has no Swift and covers every library the binaries load; the exact
-# file list and conffiles; the size budget (each binary <= 25 MB stripped, the .deb <= 12 MB); then, as root,
+# unless DEB=path names one. Checks: Depends has no Swift and covers every library the binary loads; the exact
+# file list and conffiles; the size budget (the binary <= 25 MB stripped, the .deb <= 12 MB); then, as root,
 # installs it into a clean Debian root (debootstrap --variant=minbase, cached in .cache/ or DEB_TEST_ROOT, used
 # through an overlay so the cache stays clean) with dpkg -i + apt-get -f install, runs the programs there, and
 # checks that dpkg -r removes the rules setup made and every file but the conffiles, and dpkg -P those too.
@@ -52,17 +52,15 @@ done
     fail "no Conflicts: shadowsocks-libev (both ship /usr/bin/ss-redir)"
 dpkg-deb -x "$deb" "$work/unpacked"
 dpkg-deb -e "$deb" "$work/control"
-for tool in ss-redir ss-server ss-local; do
-    binary="$work/unpacked/usr/bin/$tool"
-    while read -r library; do
-        path=$(ldconfig -p | awk -v lib="$library" '$1 == lib {print $NF; exit}')
-        [[ -n $path ]] || fail "$tool needs $library, which this machine does not have"
-        owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null ||
-            dpkg -S "/usr$path" 2>/dev/null) || fail "$tool needs $library ($path), which no Debian package ships"
-        owner=${owner%%:*}
-        grep -qx "$owner" <<<"$depends_names" || fail "$tool needs $library from $owner, not in Depends: $depends"
-    done < <(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-done
+binary="$work/unpacked/usr/bin/ss-redir"
+while read -r library; do
+    path=$(ldconfig -p | awk -v lib="$library" '$1 == lib {print $NF; exit}')
+    [[ -n $path ]] || fail "ss-redir needs $library, which this machine does not have"
+    owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null ||
+        dpkg -S "/usr$path" 2>/dev/null) || fail "ss-redir needs $library ($path), which no Debian package ships"
+    owner=${owner%%:*}
+    grep -qx "$owner" <<<"$depends_names" || fail "ss-redir needs $library from $owner, not in Depends: $depends"
+done < <(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 ok "Depends: $depends (every NEEDED library's package, nothing Swift)"
 [[ $(cat "$work/control/conffiles") == "/etc/ss-redir/config.json.example" ]] ||
     fail "conffiles is not exactly /etc/ss-redir/config.json.example: $(cat "$work/control/conffiles")"
@@ -98,20 +96,18 @@ awk '$1 !~ /^d/ {print $6}' "$work/listing" | LC_ALL=C sort >"$work/listed"
 diff -u "$expected" "$work/listed" >"$work/diff" || fail "dpkg-deb -c differs from the expected files:
 $(cat "$work/diff")"
 if awk '{print $2}' "$work/listing" | grep -v '^root/root$'; then fail "a file is not owned by root/root"; fi
-for tool in ss-local ss-redir ss-server; do
-    grep -q "^-rwxr-xr-x .* \./usr/bin/$tool$" "$work/listing" || fail "/usr/bin/$tool is not mode 0755"
+grep -q '^-rwxr-xr-x .* \./usr/bin/ss-redir$' "$work/listing" || fail "/usr/bin/ss-redir is not a file of mode 0755"
+for tool in ss-local ss-server; do
+    grep -q "^l.* \./usr/bin/$tool -> ss-redir$" "$work/listing" || fail "/usr/bin/$tool is not a link to ss-redir"
 done
-ok "dpkg-deb -c lists the $(wc -l <"$expected") expected files, root-owned"
+ok "dpkg-deb -c lists the $(wc -l <"$expected") expected files, root-owned; ss-server and ss-local link to ss-redir"
 
-# --- Size budget (issue 15): each stripped binary <= 25 MB, the package <= 12 MB.
+# --- Size budget (issue 15): the stripped binary <= 25 MB, the package <= 12 MB.
 mb=$((1000 * 1000)) # the budgets are decimal megabytes, the stricter reading
-for tool in ss-redir ss-server ss-local; do
-    binary="$work/unpacked/usr/bin/$tool"
-    if readelf -S "$binary" | grep -q '\.symtab'; then fail "/usr/bin/$tool is not stripped"; fi
-    size=$(stat -c %s "$binary")
-    ((size <= 25 * mb)) || fail "/usr/bin/$tool is $size bytes, over the 25 MB budget"
-    echo "size: $tool $size bytes ($((size * 10 / mb / 10)).$((size * 10 / mb % 10)) MB) stripped"
-done
+if readelf -S "$binary" | grep -q '\.symtab'; then fail "/usr/bin/ss-redir is not stripped"; fi
+size=$(stat -c %s "$binary")
+((size <= 25 * mb)) || fail "/usr/bin/ss-redir is $size bytes, over the 25 MB budget"
+echo "size: ss-redir $size bytes ($((size * 10 / mb / 10)).$((size * 10 / mb % 10)) MB) stripped"
 size=$(stat -c %s "$deb")
 ((size <= 12 * mb)) || fail "$deb is $size bytes, over the 12 MB budget"
 echo "size: $(basename "$deb") $size bytes ($((size * 10 / mb / 10)).$((size * 10 / mb % 10)) MB)"
@@ -183,7 +179,7 @@ grep -q 'table inet ss_redir' "$work/dry-run" || fail "setup --dry-run printed n
 ok "ss-redir setup --dry-run -c /etc/ss-redir/config.json.example"
 for tool in ss-server ss-local; do
     in_root "$tool" --help >"$work/help" 2>&1 || fail "$tool --help: $(cat "$work/help")"
-    grep -q '^USAGE:' "$work/help" || fail "$tool --help printed no usage: $(cat "$work/help")"
+    grep -q "^USAGE: $tool " "$work/help" || fail "$tool --help is not $tool's: $(cat "$work/help")"
 done
 ok "ss-server --help, ss-local --help"
 if find "$root/etc/systemd" -name 'ss-*' | grep .; then fail "installing enabled a unit"; fi

@@ -1,9 +1,9 @@
 import ArgumentParser
 
-/// The entry point: the command is prepared (config, -f fork, -a user switch) while the process has one thread.
-@main
-enum Entry {
-    static func main() async {
+/// ss-local as a whole program: the ss-local executable's entry point, and ss-redir's when it is called as
+/// ss-local. The command is prepared (config, -f fork, -a user switch) while the process has one thread.
+public enum SSLocalProgram {
+    public static func main() async {
         do {
             var command = try SSLocalCommand.parseAsRoot()
             guard let local = command as? SSLocalCommand else {

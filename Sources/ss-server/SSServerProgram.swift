@@ -1,9 +1,9 @@
 import ArgumentParser
 
-/// The entry point: the command is prepared (config, -f fork, -a user switch) while the process has one thread.
-@main
-enum Entry {
-    static func main() async {
+/// ss-server as a whole program: the ss-server executable's entry point, and ss-redir's when it is called as
+/// ss-server. The command is prepared (config, -f fork, -a user switch) while the process has one thread.
+public enum SSServerProgram {
+    public static func main() async {
         do {
             let command = try SSServerCommand.parseAsRoot()
             guard let server = command as? SSServerCommand else {
