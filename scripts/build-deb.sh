@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make deb: builds dist/ss-redir_<version>_<arch>.deb with Debian's own tools and no downloads.
 # One binary: ss-redir, built release with the Swift standard library linked in (--static-swift-stdlib) under
-# its own scratch path (.build-deb: the flag would otherwise relink the main .build's release binaries back and
-# forth), stripped; ss-server and ss-local are links to it (it runs the program its name says). Laid out by
-# `make install` (PREFIX=/usr), with the Depends that dpkg-shlibdeps computes from the libraries it loads.
-# DEB_BIN_DIR=dir packages an ss-redir already built there instead (its --version is what that build recorded).
+# its own scratch path (.build-deb: the flag is on every compile command, so in .build it would rebuild every
+# release module, and `make release` would rebuild them back), stripped; ss-server and ss-local are links to
+# it (it runs the program its name says). Laid out by `make install` (PREFIX=/usr), with the Depends that
+# dpkg-shlibdeps computes from the libraries it loads. DEB_BIN_DIR=dir packages an ss-redir already built
+# there instead (its --version is what that build recorded).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -200,7 +200,7 @@ ok "dpkg -r runs teardown: no nftables table or policy rule left"
 left_of_ours() {
     local path
     while read -r path; do
-        if [[ -e $root${path#.} ]]; then echo "${path#.}"; fi
+        if [[ -e $root${path#.} || -L $root${path#.} ]]; then echo "${path#.}"; fi
     done <"$expected"
 }
 [[ $(in_root dpkg-query -W -f '${Status}' ss-redir) == "deinstall ok config-files" ]] ||
