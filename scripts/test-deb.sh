@@ -156,10 +156,14 @@ for path in /opt/swift /usr/bin/swift /usr/include/openssl; do
 done
 
 cp "$deb" "$root/tmp/ss-redir.deb"
-# dpkg -i stops at the missing libraries (libssl3, libmnl0, libnftnl11); apt-get -f install brings them.
+# dpkg -i stops at the missing libraries (libssl3, libmnl0, libnftnl11); apt-get -f install brings them. It
+# leaves out Recommends (apt install ./ss-redir.deb would not): nftables, which prerm uses to find tables made
+# with --table, comes after.
 in_root dpkg -i /tmp/ss-redir.deb >"$work/dpkg-i.log" 2>&1 || true
-DEBIAN_FRONTEND=noninteractive in_root apt-get -f install -y -q --no-install-recommends >"$work/apt.log" 2>&1 ||
+DEBIAN_FRONTEND=noninteractive in_root apt-get -f install -y -q >"$work/apt.log" 2>&1 ||
     fail "apt-get -f install in the clean root: $(tail -n 20 "$work/apt.log")"
+DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q --no-install-recommends nftables >>"$work/apt.log" 2>&1 ||
+    fail "apt-get install nftables in the clean root: $(tail -n 20 "$work/apt.log")"
 rm -f "$root/tmp/ss-redir.deb"
 status=$(in_root dpkg-query -W -f '${Status} ${Version}' ss-redir)
 [[ $status == "install ok installed $version" ]] || fail "after apt-get -f install: $status"
@@ -184,18 +188,23 @@ done
 ok "ss-server --help, ss-local --help"
 if find "$root/etc/systemd" -name 'ss-*' | grep .; then fail "installing enabled a unit"; fi
 
-# Removal in a network namespace of its own: real rules from the sample config, then dpkg -r must take them away.
+# Removal in a network namespace of its own: real rules from the sample config (the default table and one
+# named with --table; nft matches the LAN interface by name, so br-lan need not exist) and a table that is not
+# ours; dpkg -r must take away ours and their policy routing, and leave the other.
 unshare --net bash -euc '
     root=$1
     ip link set lo up
-    ip link add br-lan type dummy && ip link set br-lan up
     chroot "$root" /usr/bin/ss-redir setup -c /etc/ss-redir/config.json.example >/dev/null
-    nft list tables | grep -qx "table inet ss_redir" || { echo "setup made no table"; exit 1; }
-    chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg -r ss-redir >/dev/null
-    if nft list tables | grep .; then echo "dpkg -r left tables behind"; exit 1; fi
+    chroot "$root" /usr/bin/ss-redir setup -c /etc/ss-redir/config.json.example --table ss_custom >/dev/null
+    nft add table inet not_ours
+    [[ $(nft list tables | sort | tr "\n" " ") == "table inet not_ours table inet ss_custom table inet ss_redir " ]] ||
+        { echo "setup made: $(nft list tables)"; exit 1; }
+    ip rule list | grep -q "fwmark 0x1 lookup 100" || { echo "setup made no policy rule"; exit 1; }
+    chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg -r ss-redir
+    [[ $(nft list tables) == "table inet not_ours" ]] || { echo "after dpkg -r: $(nft list tables)"; exit 1; }
     if ip rule list | grep -E "fwmark|lookup 100"; then echo "dpkg -r left policy routing behind"; exit 1; fi
 ' unshare-removal "$root" >"$work/removal.log" 2>&1 || fail "removal with rules in place: $(cat "$work/removal.log")"
-ok "dpkg -r runs teardown: no nftables table or policy rule left"
+ok "dpkg -r runs teardown for both tables of ours, their policy routing goes, the other table stays"
 
 left_of_ours() {
     local path
