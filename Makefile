@@ -1,7 +1,7 @@
 # ss-redir: the two commands README promises, and the pieces they are made of.
 SWIFT ?= swift
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test demo bench clean deb test-deb
 
 deps:
 	bash scripts/install-deps.sh
@@ -15,6 +15,7 @@ release: deps
 # The whole test suite: unit tests and the network end-to-end tests (root: namespaces, nftables, ss-server).
 test: build
 	$(SWIFT) test
+	bash scripts/test-deb.sh
 
 # Builds release and shows the main job on a throwaway gateway in network namespaces.
 demo: release
@@ -26,7 +27,18 @@ bench: deps
 	bash scripts/bench/run.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-deb dist
+
+# The Debian package, dist/ss-redir_<version>_<arch>.deb: one ss-redir binary built release with the Swift
+# standard library linked in (--static-swift-stdlib, scratch path .build-deb), stripped, with ss-server and
+# ss-local as links to it; Depends from dpkg-shlibdeps. Only local tools, no downloads. See docs/debian.md.
+deb: deps
+	bash scripts/build-deb.sh
+
+# What make test runs on the package: Depends, file list, size budget, then (root) install, run, remove and
+# purge in a clean debootstrap root cached in .cache/. DEB=path checks that package instead of building one.
+test-deb: deps
+	bash scripts/test-deb.sh
 
 # Installation (GNU conventions: PREFIX, DESTDIR). SS_REDIR_BIN=path installs an already-built binary instead
 # of building release first. Units go to $(PREFIX)/lib/systemd/system (systemd reads /usr/local/lib/...

@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// What `--version` reports, set by the Makefile (make deb); a plain `swift build` says "unknown". Only
+// CBuildInfo sees them, so a new commit recompiles one C file.
+let buildCommit = Context.environment["SS_REDIR_GIT_COMMIT"] ?? "unknown"
+let buildSwiftVersion = Context.environment["SS_REDIR_SWIFT_VERSION"] ?? ""
+
 let package = Package(
     name: "ss-redir",
     platforms: [.macOS(.v14)],
@@ -16,6 +21,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // C shim, one job: the commit and compiler strings of this build, from the environment (see above).
+        .target(
+            name: "CBuildInfo",
+            cSettings: [
+                .define("SS_REDIR_GIT_COMMIT", to: "\"\(buildCommit)\""),
+                .define("SS_REDIR_SWIFT_VERSION", to: "\"\(buildSwiftVersion)\""),
+            ]
+        ),
+        // The commit and Swift version `--version` prints next to SSRedirVersion.
+        .target(name: "BuildInfo", dependencies: ["CBuildInfo"]),
         // C shims, one job each: Linux socket options NIO does not expose (SO_ORIGINAL_DST and friends).
         .target(name: "CShadowsocksLinux"),
         // C shim, one job: switch user keeping the network capabilities (prctl/capset are not callable from Swift).
@@ -85,7 +100,7 @@ let package = Package(
             dependencies: [
                 "Controller",
                 "CShadowsocksLinux", "ShadowsocksCrypto", "ShadowsocksProtocol", "Config", "ServerPool", "Resolver",
-                "Rules", "SOCKS5", "Netfilter",
+                "Rules", "SOCKS5", "Netfilter", "BuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -98,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "ss-redir",
             dependencies: [
-                "Redir", "Config", "Netfilter", "Daemon", "Controller",
+                "Redir", "Config", "Netfilter", "Daemon", "Controller", "ServerCommand", "LocalCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,24 +131,30 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "ss-server",
+        // ss-server's and ss-local's commands are libraries (all of their folder but Main/) so that ss-redir
+        // also runs them when called by those names: the .deb ships one binary and two links (docs/debian.md).
+        .target(
+            name: "ServerCommand",
             dependencies: [
                 "ShadowsocksServer", "Config", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            path: "Sources/ss-server", exclude: ["Main"]
         ),
-        .executableTarget(
-            name: "ss-local",
+        .executableTarget(name: "ss-server", dependencies: ["ServerCommand"], path: "Sources/ss-server/Main"),
+        .target(
+            name: "LocalCommand",
             dependencies: [
                 "Redir", "Config", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            path: "Sources/ss-local", exclude: ["Main"]
         ),
+        .executableTarget(name: "ss-local", dependencies: ["LocalCommand"], path: "Sources/ss-local/Main"),
         // Load and lookup costs of the rule tries (issue 5's figures); run with `swift run -c release rules-benchmark`.
         .executableTarget(name: "rules-benchmark", dependencies: ["Rules"]),
         .testTarget(

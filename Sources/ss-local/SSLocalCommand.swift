@@ -21,7 +21,8 @@ struct SSLocalCommand: AsyncParsableCommand {
             --socks-user and --socks-password) on -b ADDRESS -l PORT and relays every connection through the
             server pool. Flags and JSON keys are shadowsocks-libev's; flags override the file.
             Example: ss-local -s 203.0.113.7 -p 8388 -k PASSWORD -m aes-256-gcm -l 1080 -u
-            """
+            """,
+        version: SSRedirVersion.versionLine(program: "ss-local")
     )
 
     @OptionGroup var options: LocalOptions

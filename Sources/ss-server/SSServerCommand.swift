@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import Daemon
 import Logging
+import Redir
 import ServiceLifecycle
 import ShadowsocksCrypto
 import ShadowsocksServer
@@ -16,7 +17,8 @@ struct SSServerCommand: AsyncParsableCommand {
             the target each one names and relays both ways. Flags override the config file (-c).
             Example: ss-server -p 8388 -k PASSWORD -m aes-256-gcm -u
             Several users: "port_password": {"8381": "pw1", "8382": "pw2"} in the config file.
-            """
+            """,
+        version: SSRedirVersion.versionLine(program: "ss-server")
     )
 
     @Option(

@@ -28,5 +28,11 @@ import Testing
         let initScript = root.appendingPathComponent("packaging/openwrt/ss-redir.init").path
         let openWrt = try Command.run(["shellcheck", "--shell=sh", initScript], timeout: .seconds(60))
         #expect(openWrt.succeeded, "\(openWrt.summary)")
+        // dpkg runs the Debian maintainer scripts with /bin/sh (dash).
+        let maintainerScripts = ["postinst", "prerm", "postrm"].map {
+            root.appendingPathComponent("packaging/debian/\($0)").path
+        }
+        let debian = try Command.run(["shellcheck", "--shell=sh"] + maintainerScripts, timeout: .seconds(60))
+        #expect(debian.succeeded, "\(debian.summary)")
     }
 }
