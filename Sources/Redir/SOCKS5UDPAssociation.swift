@@ -140,6 +140,7 @@ final class SOCKS5UDPAssociation {
         clientSide.close(promise: nil)
         upstream.close(promise: nil)
         direct?.close()
+        direct = nil  // its reply closures hold this association
         pool.udpAssociationsChanged(member, by: -1)
         if let flow {
             self.flow = nil

@@ -8,11 +8,23 @@ extension EndToEnd {
     @Suite("SOCKS5 UDP under rules") struct SOCKSUDPRoutesTests {
         static let gwWAN4 = "10.231.2.1"
         static let socksPort = 1081
+        static let directName = "direct.socks.test"
 
         @Test("A bypassed target is sent direct, another proxied, on one association; listed as Socks5, ended by DELETE")
         func bypassAndController() throws {
             try Testbed.with { bed in
-                let rules = try bed.writeFile("socks-udp.rules", "\(PublicAddresses.bypassed4)\n")
+                let rules = try bed.writeFile(
+                    "socks-udp.rules", "\(PublicAddresses.bypassed4)\nfull:\(Self.directName)\n")
+                // gw alone knows the bypassed name (`ip netns exec` mounts this over /etc/hosts): only a datagram
+                // sent direct, after ss-redir resolved it, can be answered.
+                let etc = "/etc/netns/\(bed.name(.gw))"
+                try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
+                defer {
+                    try? FileManager.default.removeItem(atPath: etc)
+                    rmdir("/etc/netns")  // only when empty: other namespaces' files stay
+                }
+                try Data("127.0.0.1 localhost\n\(PublicAddresses.bypassed4) \(Self.directName)\n".utf8)
+                    .write(to: URL(fileURLWithPath: "\(etc)/hosts"))
                 let secret = "s3-\(UUID().uuidString)"
                 let chain = try bed.startPublicChain(redirArguments: [
                     "-u", "--rules", rules, "--socks", "127.0.0.1:\(Self.socksPort)",
@@ -33,15 +45,18 @@ extension EndToEnd {
                     [
                         "python3", "-B", Testbed.resources.appendingPathComponent("socks5_client.py").path, "routes",
                         "127.0.0.1", "\(Self.socksPort)", "\(PublicAddresses.bypassed4):7", "\(PublicAddresses.target4):8",
+                        "\(Self.directName):7",
                     ])
                 let ready = controller.poll({ client.log }, until: { $0.contains("ready") || !client.isRunning })
                 // The echo answers from the wan link's own address: the direct reply's header names that peer.
                 #expect(ready.contains("\(PublicAddresses.bypassed4):7: 20 of 20 replies exact, from \(Testbed.wanIPv4):7\n"), "\(ready)\n\(chain.ssRedir.logTail())")
                 #expect(ready.contains("\(PublicAddresses.target4):8: 20 of 20 replies exact"), "\(ready)\n\(chain.ssRedir.logTail())")
+                #expect(ready.contains("\(Self.directName):7: 20 of 20 replies exact, from \(Testbed.wanIPv4):7\n"), "\(ready)\n\(chain.ssRedir.logTail())")
                 #expect(echoes[0].log.contains("peer \(Self.gwWAN4)\n"), "direct: from the gateway's wan address\n\(echoes[0].log)")
                 #expect(!echoes[1].log.contains("peer \(Self.gwWAN4)\n") && echoes[1].log.contains("peer "), "proxied: from ss-server's side\n\(echoes[1].log)")
                 #expect(chain.ssRedir.log.contains("-> \(PublicAddresses.bypassed4):7: bypass (\(rules):1), direct"), "\(chain.ssRedir.logTail())")
                 #expect(chain.ssRedir.log.contains("-> \(PublicAddresses.target4):8 via"), "\(chain.ssRedir.logTail())")
+                #expect(chain.ssRedir.log.contains("-> \(Self.directName):7 (\(Self.directName)): bypass (\(rules):2), direct"))
 
                 let socksFlows = {
                     (try controller.api("GET", "/connections").object["connections"] as? [[String: Any]] ?? []).filter {
@@ -52,7 +67,7 @@ extension EndToEnd {
                 let flows = try socksFlows()
                 #expect(flows.count == 1, "\(flows)")
                 guard let id = flows.first?["id"] as? String else { return }
-                // 40 echoes: as many bytes down as up, on both paths together.
+                // 60 echoes: as many bytes down as up, on both paths together.
                 let up = flows.first?["upload"] as? Int ?? 0
                 #expect(up > 0 && flows.first?["download"] as? Int == up, "\(flows)")
                 #expect(try controller.api("DELETE", "/connections/\(id)").status == 204)

@@ -7,10 +7,10 @@
         fragment (FRAG 1), a datagram from another socket, and one after the TCP connection closed must all
         go unanswered.
   routes PROXY PORT TARGET:TPORT...
-        UDP ASSOCIATE, then 20 datagrams to each TARGET:TPORT (IPv4 addresses) on one association; each reply must
-        come back exact under a header (FRAG 0) naming the peer that answered, port TPORT (udp_echo.py answers
-        from the wan link's own address, not the extra one it was sent to); prints those peers. Prints "ready",
-        then waits (up to 30 s) for the server to close the control connection (the controller's DELETE).
+        UDP ASSOCIATE, then 20 datagrams to each TARGET:TPORT (IPv4 address or name) on one association; each
+        reply must come back exact under a header (FRAG 0) naming the peer that answered, port TPORT (udp_echo.py
+        answers from the wan link's own address, not the extra one it was sent to); prints those peers. Prints
+        "ready", then waits (up to 30 s) for the server to close the control connection (the controller's DELETE).
   auth PROXY PORT USER PASS
         the username/password subnegotiation only; prints the RFC 1929 status
   command PROXY PORT CMD
