@@ -2,8 +2,8 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
-import SOCKS5
 import Rules
+import SOCKS5
 import ServerPool
 import ShadowsocksCrypto
 import ShadowsocksProtocol
@@ -81,7 +81,8 @@ final class SOCKS5UDPAssociation {
     /// the association.
     static func open(
         front: SOCKS5Front, control: Channel, controlPeer: SocketAddress, controlLocal: SocketAddress,
-        requested: SocksAddress, eventLoop: EventLoop, completion: @escaping (Result<SOCKS5UDPAssociation, Error>) -> Void
+        requested: SocksAddress, eventLoop: EventLoop,
+        completion: @escaping (Result<SOCKS5UDPAssociation, Error>) -> Void
     ) {
         guard let clientIP = controlPeer.normalizedIPBytes, let localIP = controlLocal.normalizedIPBytes else {
             return completion(.failure(OpenFailed(description: "the control connection has no IP address")))

@@ -110,7 +110,8 @@ final class SOCKS5UDPDirectSockets {
 
     private func bind(v6: Bool) {
         let wildcard =
-            v6 ? SocketAddress(ipv6: Array(repeating: 0, count: 16), port: 0) : SocketAddress(ipv4: [0, 0, 0, 0], port: 0)
+            v6
+            ? SocketAddress(ipv6: Array(repeating: 0, count: 16), port: 0) : SocketAddress(ipv4: [0, 0, 0, 0], port: 0)
         SOCKS5UDPAssociation.bindDatagram(at: wildcard, mark: mark, on: eventLoop).assumeIsolated().whenComplete {
             [self] result in
             switch result {
