@@ -55,11 +55,13 @@ package final class ConnectionRegistry: Sendable {
         return flow
     }
 
-    /// A UDP association (created on `eventLoop`); `close` ends it there when the controller asks.
+    /// A UDP association (created on `eventLoop`); `close` ends it there when the controller asks. Listed once
+    /// it has a destination (a SOCKS5 association: from its first datagram).
     func trackAssociation(
-        source: SocketAddress, destination: SocksAddress, eventLoop: EventLoop, close: @escaping @Sendable () -> Void
+        source: SocketAddress, destination: SocksAddress?, inbound: String = "TProxy", eventLoop: EventLoop,
+        close: @escaping @Sendable () -> Void
     ) -> RelayedFlow {
-        let flow = RelayedFlow(network: "udp", inbound: "TProxy", source: source)
+        let flow = RelayedFlow(network: "udp", inbound: inbound, source: source)
         flow.destination = destination
         let entry = Entry(eventLoop: eventLoop, flow: NIOLoopBound(flow, eventLoop: eventLoop), close: close)
         flow.serial = state.withLockedValue { state in

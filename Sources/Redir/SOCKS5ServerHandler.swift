@@ -237,7 +237,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         keepAlive(context.channel)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         SOCKS5UDPAssociation.open(
-            front: front, controlPeer: peer, controlLocal: local, requested: requested, eventLoop: context.eventLoop
+            front: front, control: context.channel, controlPeer: peer, controlLocal: local, requested: requested, eventLoop: context.eventLoop
         ) { result in
             handler.value.associationOpened(result)
         }

@@ -2,6 +2,7 @@ import Config
 import Logging
 import NIOCore
 import NIOPosix
+import Rules
 import SOCKS5
 import ServerPool
 import ShadowsocksCrypto
@@ -10,8 +11,10 @@ import ShadowsocksProtocol
 /// One SOCKS5 UDP ASSOCIATE (RFC 1928 section 7): a socket for the client, bound on the address its TCP
 /// control connection reached, and an upstream socket to one pool member. Client datagrams lose their SOCKS
 /// header and are sealed as Shadowsocks UDP packets; the server's replies are opened and sent back under a
-/// SOCKS header naming the peer that answered. Fragments (FRAG != 0) are dropped: nothing is reassembled.
-/// Lives on the control connection's event loop and ends with that connection.
+/// SOCKS header naming the peer that answered. With bypass rules each target is decided once (as a TPROXY
+/// association is): a bypassed one gets the bare payload from a direct socket (`SOCKS5UDPDirectSockets`).
+/// Fragments (FRAG != 0) are dropped: nothing is reassembled. Lives on the control connection's event loop and
+/// ends with that connection; the controller lists it (under its latest new target) and may end it.
 final class SOCKS5UDPAssociation {
     struct OpenFailed: Error, CustomStringConvertible {
         let description: String
@@ -34,9 +37,20 @@ final class SOCKS5UDPAssociation {
     private var client: SocketAddress?
     private let maximumPacket: Int
     private var drops = UDPDropCounters()
-    /// Targets logged so far (-v), bounded so a client spraying destinations cannot grow it.
-    private var loggedTargets: Set<SocksAddress> = []
+    /// Targets logged so far with their route (true: direct), bounded so a client spraying destinations cannot
+    /// grow it.
+    private var loggedTargets: [SocksAddress: Bool] = [:]
     private static let maximumLoggedTargets = 16
+    private let routes: RouteRules?
+    /// Each target's route (true: direct), decided on its first datagram; emptied when full.
+    private var decisions: [SocksAddress: Bool] = [:]
+    private static let maximumDecisions = 256
+    private let mark: UInt32?
+    /// Opened on the first bypassed datagram.
+    private var direct: SOCKS5UDPDirectSockets?
+    /// What the controller lists (nil without a registry).
+    private var flow: RelayedFlow?
+    private var registry: ConnectionRegistry?
     private var clientNeedsFlush = false
     private var upstreamNeedsFlush = false
     private var closed = false
@@ -44,8 +58,10 @@ final class SOCKS5UDPAssociation {
     private init(
         boundAddress: SocketAddress, member: ServerMember, server: SocketAddress, codec: any ShadowsocksUDPCodec,
         clientSide: Channel, upstream: Channel, pool: ServerPool, logger: Logger, label: String, clientIP: [UInt8],
-        requestedPort: Int?, maximumPacket: Int
+        requestedPort: Int?, maximumPacket: Int, routes: RouteRules?, mark: UInt32?
     ) {
+        self.routes = routes
+        self.mark = mark
         self.boundAddress = boundAddress
         self.member = member
         self.server = server
@@ -61,10 +77,12 @@ final class SOCKS5UDPAssociation {
     }
 
     /// Chooses a UDP member and binds both sockets on `eventLoop` (the control connection's); `completion`
-    /// runs there. `requested` is the request's DST.ADDR/DST.PORT.
+    /// runs there. `requested` is the request's DST.ADDR/DST.PORT; `control` is closed when the controller ends
+    /// the association.
     static func open(
-        front: SOCKS5Front, controlPeer: SocketAddress, controlLocal: SocketAddress, requested: SocksAddress,
-        eventLoop: EventLoop, completion: @escaping (Result<SOCKS5UDPAssociation, Error>) -> Void
+        front: SOCKS5Front, control: Channel, controlPeer: SocketAddress, controlLocal: SocketAddress,
+        requested: SocksAddress, eventLoop: EventLoop,
+        completion: @escaping (Result<SOCKS5UDPAssociation, Error>) -> Void
     ) {
         guard let clientIP = controlPeer.normalizedIPBytes, let localIP = controlLocal.normalizedIPBytes else {
             return completion(.failure(OpenFailed(description: "the control connection has no IP address")))
@@ -100,7 +118,7 @@ final class SOCKS5UDPAssociation {
                 let association = SOCKS5UDPAssociation(
                     boundAddress: boundAddress, member: member, server: server, codec: codec, clientSide: clientSide,
                     upstream: upstream, pool: front.pool, logger: front.logger, label: label, clientIP: clientIP,
-                    requestedPort: requestedPort, maximumPacket: maximumPacket)
+                    requestedPort: requestedPort, maximumPacket: maximumPacket, routes: front.routes, mark: front.mark)
                 do {
                     try association.attachHandlers()
                 } catch {
@@ -109,6 +127,7 @@ final class SOCKS5UDPAssociation {
                     return completion(.failure(error))
                 }
                 front.pool.udpAssociationsChanged(member, by: 1)
+                association.track(in: front.registry, source: controlPeer, control: control)
                 front.logger.info("\(label): associated on \(Self.describe(boundAddress)) via \(member)")
                 completion(.success(association))
             }
@@ -121,7 +140,13 @@ final class SOCKS5UDPAssociation {
         closed = true
         clientSide.close(promise: nil)
         upstream.close(promise: nil)
+        direct?.close()
+        direct = nil  // its reply closures hold this association
         pool.udpAssociationsChanged(member, by: -1)
+        if let flow {
+            self.flow = nil
+            registry?.untrackAssociation(flow)
+        }
         let summary = drops.summary
         logger.info("\(label): association closed\(summary.isEmpty ? "" : " (drop counts: \(summary))")")
     }
@@ -157,6 +182,16 @@ final class SOCKS5UDPAssociation {
             drops.count(.socksFragment, logger: logger, detail: "from \(Self.describe(source))")
             return
         }
+        let payloadBytes = UInt64(datagram.readableBytes)
+        if isDirect(header.address) {
+            // As the TPROXY direct path: the payload as it came (the kernel fragments it if it must).
+            guard directSockets().send(datagram, to: header.address) else {
+                drops.count(.upstreamBacklog, logger: logger, detail: "direct to \(header.address)")
+                return
+            }
+            flow?.datagramBytes.up &+= payloadBytes
+            return
+        }
         let sealedSize = codec.sealedSize(target: header.address, payloadCount: datagram.readableBytes)
         guard sealedSize <= maximumPacket else {
             drops.count(.oversized, logger: logger, detail: "\(datagram.readableBytes) bytes to \(header.address)")
@@ -169,9 +204,7 @@ final class SOCKS5UDPAssociation {
             logger.warning("\(label): cannot encrypt a datagram to \(header.address): \(error)")
             return
         }
-        if loggedTargets.count < Self.maximumLoggedTargets, loggedTargets.insert(header.address).inserted {
-            logger.info("\(label) -> \(header.address) via \(member)")
-        }
+        flow?.datagramBytes.up &+= payloadBytes
         upstream.write(AddressedEnvelope(remoteAddress: server, data: packet), promise: nil)
         upstreamNeedsFlush = true
     }
@@ -195,6 +228,7 @@ final class SOCKS5UDPAssociation {
             return
         }
         var payload = opened.payload
+        flow?.datagramBytes.down &+= UInt64(payload.readableBytes)
         var datagram = clientSide.allocator.buffer(capacity: 3 + opened.address.encodedLength + payload.readableBytes)
         datagram.writeSOCKS5UDPHeader(SOCKS5UDPHeader(address: opened.address))
         datagram.writeBuffer(&payload)
@@ -202,11 +236,71 @@ final class SOCKS5UDPAssociation {
         clientNeedsFlush = true
     }
 
+    /// A reply on a direct socket: sent on under a SOCKS header naming the peer that answered.
+    private func fromDirect(_ envelope: AddressedEnvelope<ByteBuffer>) {
+        guard let client, let peer = envelope.remoteAddress.normalized.socksAddress else { return }
+        var payload = envelope.data
+        flow?.datagramBytes.down &+= UInt64(payload.readableBytes)
+        var datagram = clientSide.allocator.buffer(capacity: 3 + peer.encodedLength + payload.readableBytes)
+        datagram.writeSOCKS5UDPHeader(SOCKS5UDPHeader(address: peer))
+        datagram.writeBuffer(&payload)
+        clientSide.write(AddressedEnvelope(remoteAddress: client, data: datagram), promise: nil)
+        clientNeedsFlush = true
+    }
+
+    /// The target's route, decided by the rules on its first datagram (true: direct); logged once per target
+    /// and route, and shown by the controller as the association's latest new target.
+    private func isDirect(_ target: SocksAddress) -> Bool {
+        if let known = decisions[target] { return known }
+        var bypass = false
+        var line = " via \(member)"
+        if let routes {
+            let (decision, domain, rules) = routes.decide(target: target, sniffed: nil)
+            bypass = decision.action == .bypass
+            if bypass { line = "\(domain.map { " (\($0))" } ?? ""): \(rules.describe(decision)), direct" }
+            flow?.decision = decision
+            flow?.rules = rules
+        }
+        if decisions.count >= Self.maximumDecisions { decisions.removeAll(keepingCapacity: true) }
+        decisions[target] = bypass
+        flow?.destination = target
+        flow?.direct = bypass
+        flow?.member = bypass ? nil : member
+        if loggedTargets.count < Self.maximumLoggedTargets || loggedTargets[target] != nil,
+            loggedTargets.updateValue(bypass, forKey: target) != bypass
+        {
+            logger.info("\(label) -> \(target)\(line)")
+        }
+        return bypass
+    }
+
+    private func directSockets() -> SOCKS5UDPDirectSockets {
+        if let direct { return direct }
+        let sockets = SOCKS5UDPDirectSockets(
+            eventLoop: clientSide.eventLoop, mark: mark, logger: logger, label: label,
+            onReply: { [self] envelope in fromDirect(envelope) },
+            onReadComplete: { [self] in flushClient() })
+        direct = sockets
+        return sockets
+    }
+
+    /// Lists the association for the controller (inbound Socks5); its DELETE closes the control connection,
+    /// which ends the association (RFC 1928 section 7).
+    private func track(in registry: ConnectionRegistry, source: SocketAddress, control: Channel) {
+        self.registry = registry
+        let flow = registry.trackAssociation(
+            source: source, destination: nil, inbound: "Socks5", eventLoop: clientSide.eventLoop,
+            close: { control.close(promise: nil) })
+        flow.member = member
+        self.flow = flow
+    }
+
     private func flushUpstream() {
         if upstreamNeedsFlush {
             upstreamNeedsFlush = false
             upstream.flush()
         }
+        direct?.flush()
     }
 
     private func flushClient() {
@@ -237,7 +331,7 @@ final class SOCKS5UDPAssociation {
     }
 
     /// NIO's datagram default reads 2048 bytes: a larger datagram would be cut short.
-    private static func bindDatagram(at address: SocketAddress, mark: UInt32?, on eventLoop: EventLoop) -> EventLoopFuture<Channel> {
+    static func bindDatagram(at address: SocketAddress, mark: UInt32?, on eventLoop: EventLoop) -> EventLoopFuture<Channel> {
         var bootstrap = DatagramBootstrap(group: eventLoop)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelOption(.datagramVectorReadMessageCount, value: 16)

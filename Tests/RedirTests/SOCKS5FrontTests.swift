@@ -8,6 +8,7 @@ import NIOPosix
 import SOCKS5
 import ServerPool
 import ShadowsocksCrypto
+import Rules
 import ShadowsocksProtocol
 import Testing
 
@@ -23,8 +24,12 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let listener: Channel
         let port: Int
+        let registry = ConnectionRegistry()
 
-        init(serverPort: Int, mode: String = "tcp_and_udp", credentials: (String, String)? = nil) async throws {
+        init(
+            serverPort: Int, mode: String = "tcp_and_udp", credentials: (String, String)? = nil,
+            routes: RouteRules? = nil
+        ) async throws {
             var settings = RedirSettings()
             settings.servers = ["127.0.0.1"]
             settings.serverPort = "\(serverPort)"
@@ -39,9 +44,10 @@ import Testing
             var logger = Logger(label: "socks5-front-test")
             logger.logLevel = .error
             var front = SOCKS5Front(
-                configuration: configuration, group: group, registry: ConnectionRegistry(), logger: logger, mark: nil,
+                configuration: configuration, group: group, registry: registry, logger: logger, mark: nil,
                 pool: ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger))
             front.handshakeTimeout = .milliseconds(300)
+            front.routes = routes
             listener = try await front.bind()[0]
             port = listener.localAddress!.port!
         }
@@ -54,10 +60,10 @@ import Testing
 
     /// Runs `body` against a fresh front and always stops it.
     static func withFront(
-        serverPort: Int, mode: String = "tcp_and_udp", credentials: (String, String)? = nil,
+        serverPort: Int, mode: String = "tcp_and_udp", credentials: (String, String)? = nil, routes: RouteRules? = nil,
         _ body: (RunningFront) async throws -> Void
     ) async throws {
-        let front = try await RunningFront(serverPort: serverPort, mode: mode, credentials: credentials)
+        let front = try await RunningFront(serverPort: serverPort, mode: mode, credentials: credentials, routes: routes)
         do {
             try await body(front)
         } catch {
@@ -172,6 +178,50 @@ import Testing
             try await Task.sleep(for: .milliseconds(200))
             client.send(datagram.bytes, toPort: relayPort)
             #expect(server.receiveDatagram(timeout: 0.5) == nil)
+        }
+    }
+
+    @Test func bypassedUDPTargetIsSentDirectAndListed() async throws {
+        let server = try BlockingSocket(udp: true, bindPort: 0)
+        let peer = try BlockingSocket(udp: true, bindPort: 0)
+        // The built-in reserved ranges bypass 127.0.0.0/8.
+        let routes = RouteRules(try BypassRules.load(acl: nil, ruleFiles: [], includeReserved: true))
+        try await Self.withFront(serverPort: server.localPort, routes: routes) { front in
+            let control = try BlockingSocket(connectingTo: front.port)
+            control.send([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0])
+            let reply = control.receive(count: 2 + 10, timeout: 3)
+            #expect(Array(reply.prefix(4)) == [5, 0, 5, 0])
+            let relayPort = Int(reply[10]) << 8 | Int(reply[11])
+
+            let client = try BlockingSocket(udp: true, bindPort: 0)
+            let target = SocksAddress.ipv4((127, 0, 0, 1), port: UInt16(peer.localPort))
+            var datagram = ByteBuffer()
+            datagram.writeSOCKS5UDPHeader(SOCKS5UDPHeader(address: target))
+            datagram.writeString("ping")
+            client.send(datagram.bytes, toPort: relayPort)
+
+            // The peer gets the bare payload, from the direct socket; the server gets nothing.
+            let (raw, directPort) = try #require(peer.receiveDatagram(timeout: 3))
+            #expect(raw == Array("ping".utf8))
+            #expect(server.receiveDatagram(timeout: 0.2) == nil)
+            peer.send(Array("pong".utf8), toPort: directPort)
+            let (answer, _) = try #require(client.receiveDatagram(timeout: 3))
+            var answerBuffer = ByteBuffer(bytes: answer)
+            #expect(try answerBuffer.readSOCKS5UDPHeader() == SOCKS5UDPHeader(address: target))
+            #expect(answerBuffer.bytes == Array("pong".utf8))
+
+            let flows = await front.registry.flows()
+            #expect(flows.count == 1)
+            let flow = try #require(flows.first)
+            #expect(flow.network == "udp" && flow.inbound == "Socks5" && flow.chains == [ControllerNames.direct])
+            #expect(flow.destinationPort == peer.localPort && flow.rule == "Bypass")
+            #expect(flow.upload == 4 && flow.download == 4)
+
+            // The controller's close ends the control connection, and with it the association.
+            #expect(front.registry.close(id: flow.id))
+            #expect(control.receiveUntilClosed(timeout: 3).closed)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await front.registry.flows().isEmpty)
         }
     }
 }

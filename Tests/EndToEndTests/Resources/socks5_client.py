@@ -6,6 +6,11 @@
         under a SOCKS header (FRAG 0; naming TARGET:TPORT when TARGET is an address). Then the drops: a
         fragment (FRAG 1), a datagram from another socket, and one after the TCP connection closed must all
         go unanswered.
+  routes PROXY PORT TARGET:TPORT...
+        UDP ASSOCIATE, then 20 datagrams to each TARGET:TPORT (IPv4 address or name) on one association; each
+        reply must come back exact under a header (FRAG 0) naming the peer that answered, port TPORT (udp_echo.py
+        answers from the wan link's own address, not the extra one it was sent to); prints those peers. Prints
+        "ready", then waits (up to 30 s) for the server to close the control connection (the controller's DELETE).
   auth PROXY PORT USER PASS
         the username/password subnegotiation only; prints the RFC 1929 status
   command PROXY PORT CMD
@@ -182,6 +187,44 @@ def udp(proxy, port, target, tport, count, user=None, password=None):
     return ok and fragment and foreign and again and closed
 
 
+def routes(proxy, port, targets):
+    control = connect(proxy, port)
+    greet(control)
+    control.sendall(bytes([5, 3, 0]) + encode_address("0.0.0.0", 0))
+    code, bound_host, bound_port = read_reply(control)
+    if code != 0:
+        print(f"UDP ASSOCIATE reply {code}")
+        return False
+    sock = socket.socket(socket.AF_INET6 if ":" in bound_host else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2)
+    ok = True
+    for pair in targets:
+        target, tport = pair.rsplit(":", 1)[0], int(pair.rsplit(":", 1)[1])
+        exact = 0
+        peers = set()
+        for seq in range(20):
+            data = payload(seq * 13)
+            sock.sendto(b"\0\0\0" + encode_address(target, tport) + data, (bound_host, bound_port))
+            try:
+                datagram = sock.recvfrom(65535)[0]
+            except socket.timeout:
+                continue
+            host, hport, offset = decode_address(datagram, 3)
+            peers.add(f"{host}:{hport}")
+            if datagram[:3] == b"\0\0\0" and hport == tport and datagram[offset:] == data:
+                exact += 1
+        print(f"{pair}: {exact} of 20 replies exact, from {' '.join(sorted(peers))}", flush=True)
+        ok = ok and exact == 20
+    print("ready", flush=True)
+    control.settimeout(30)
+    try:
+        closed = control.recv(1) == b""
+    except (socket.timeout, ConnectionResetError):
+        closed = False
+    print(f"control closed by server: {closed}", flush=True)
+    return ok and closed
+
+
 def auth(proxy, port, user, password):
     sock = connect(proxy, port)
     sock.sendall(bytes([5, 1, 2]))
@@ -214,6 +257,8 @@ def main():
     if mode == "udp":
         proxy, port, target, tport, count = args[0], int(args[1]), args[2], int(args[3]), int(args[4])
         ok = udp(proxy, port, target, tport, count, *args[5:7])
+    elif mode == "routes":
+        ok = routes(args[0], int(args[1]), args[2:])
     elif mode == "auth":
         ok = auth(args[0], int(args[1]), args[2], args[3])
     elif mode == "command":

@@ -1,5 +1,6 @@
 """UDP echo server for the wan host: answers every datagram with the same bytes, from the address and port it
-was sent to, on IPv4 and IPv6. Logs nothing per packet (10,000 of them)."""
+was sent to, on IPv4 and IPv6. Logs nothing per packet (10,000 of them), only each new peer address ("peer
+HOST", the first 64), so a test can tell who sent."""
 
 import selectors
 import socket
@@ -17,6 +18,7 @@ for sock in (v4, v6):
     sock.setblocking(False)
     selector.register(sock, selectors.EVENT_READ)
 print(f"udp echo on port {port}", flush=True)
+peers = set()
 while True:
     for key, _ in selector.select():
         sock = key.fileobj
@@ -26,3 +28,6 @@ while True:
             except BlockingIOError:
                 break
             sock.sendto(data, peer)
+            if len(peers) < 64 and peer[0] not in peers:
+                peers.add(peer[0])
+                print(f"peer {peer[0]}", flush=True)
