@@ -62,6 +62,9 @@ struct TCPRedirectFront: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .serverChannelInitializer { [logger] channel in
+                AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
+            }
             .childChannelInitializer { channel in
                 self.accept(channel)
             }
