@@ -5,8 +5,9 @@ counts; the script raises its own soft limit to the hard one.
   hold HOST PORT COUNT SECONDS        open COUNT connections whose replies are delayed, hold them SECONDS,
                                       then close them all; prints "holding N" once they are open
   idle HOST PORT COUNT SECONDS        the same, sending nothing (a SOCKS5 client that never greets)
-  wave HOST PORT COUNT SIZE           open COUNT connections (all open at once), then send each a distinct
-                                      request and check each distinct reply
+  wave HOST PORT COUNT SIZE HOLD_MS   COUNT connections, each sends its request at once and the target
+                                      answers HOLD_MS later: all are open end to end together; each distinct
+                                      reply is checked
   sequential HOST PORT COUNT SIZE PARALLEL
                                       COUNT short connections, PARALLEL at a time, each one exchange
   udp HOST PORT COUNT                 COUNT UDP associations (one socket each, distinct source ports), one
@@ -15,6 +16,7 @@ counts; the script raises its own soft limit to the hard one.
 
 import asyncio
 import resource
+import selectors
 import socket
 import sys
 import time
@@ -63,34 +65,33 @@ async def hold(host, port, count, seconds, silent=False):
     return True
 
 
-async def wave(host, port, count, size):
+async def wave(host, port, count, size, hold_ms):
+    """Each connection sends its request as soon as it is open and the target answers HOLD_MS later, so all COUNT
+    are open end to end at once (a request also completes a handshake the proxy's full accept queue dropped)."""
     started = time.monotonic()
-    connect_limit = asyncio.Semaphore(2000)
+    connect_limit = asyncio.Semaphore(1000)
 
-    async def connect():
-        async with connect_limit:
-            return await asyncio.wait_for(asyncio.open_connection(host, port), 60)
-
-    results = await asyncio.gather(*(connect() for _ in range(count)), return_exceptions=True)
-    streams = [r for r in results if not isinstance(r, BaseException)]
-    failures = [r for r in results if isinstance(r, BaseException)]
-    print(f"{len(streams)} of {count} connected in {time.monotonic() - started:.1f} s", flush=True)
-    for error in failures[:5]:
-        print(f"connect: {error!r}", file=sys.stderr)
-
-    async def one(index, reader, writer):
+    async def one(index):
         tag = f"w{index}"
         try:
-            writer.write(f"{size} {tag} 0\n".encode())
-            await writer.drain()
-            return await asyncio.wait_for(reader.readexactly(size), 120) == blob.blob(tag, size)
+            async with connect_limit:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 60)
+                writer.write(f"{size} {tag} {hold_ms}\n".encode())
+                await writer.drain()
+        except (OSError, asyncio.TimeoutError) as error:
+            print(f"connection {index}: {error!r}", file=sys.stderr)
+            return False
+        try:
+            return await asyncio.wait_for(reader.readexactly(size), hold_ms / 1000 + 120) == blob.blob(tag, size)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
             print(f"connection {index}: {error!r}", file=sys.stderr)
             return False
         finally:
             writer.close()
 
-    outcomes = await asyncio.gather(*(one(i, r, w) for i, (r, w) in enumerate(streams)))
+    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    print(f"opening {count}", flush=True)
+    outcomes = await asyncio.gather(*tasks)
     exact = sum(1 for ok in outcomes if ok)
     print(f"{exact} of {count} replies correct in {time.monotonic() - started:.1f} s", flush=True)
     return exact == count
@@ -119,32 +120,37 @@ async def sequential(host, port, count, size, parallel):
     return failed == 0
 
 
-def udp(host, port, count):
+def udp(host, port, count, batch=200):
+    """Each association is a fresh socket (a new source port): one datagram out, its echo back."""
     started = time.monotonic()
     answered = 0
-    batch = 500
+    selector = selectors.DefaultSelector()
     for start in range(0, count, batch):
-        socks = []
+        pending = {}
         for index in range(start, min(count, start + batch)):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setblocking(False)
             sock.sendto(f"assoc-{index}".encode(), (host, port))
-            socks.append((index, sock))
-        deadline = time.monotonic() + 5
-        pending = dict(socks)
+            pending[sock] = index
+            selector.register(sock, selectors.EVENT_READ)
+        deadline = time.monotonic() + 3
         while pending and time.monotonic() < deadline:
-            for index, sock in list(pending.items()):
+            for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                sock = key.fileobj
                 try:
                     data = sock.recv(2048)
                 except BlockingIOError:
                     continue
-                if data == f"assoc-{index}".encode():
+                if data == f"assoc-{pending[sock]}".encode():
                     answered += 1
-                pending.pop(index).close()
-            time.sleep(0.002)
-        for sock in pending.values():
+                selector.unregister(sock)
+                sock.close()
+                del pending[sock]
+        for sock in pending:
+            selector.unregister(sock)
             sock.close()
-    print(f"{answered} of {count} associations answered in {time.monotonic() - started:.1f} s", flush=True)
+    elapsed = time.monotonic() - started
+    print(f"{answered} of {count} associations answered in {elapsed:.1f} s ({count / elapsed:.0f}/s)", flush=True)
     return answered >= count * 0.99
 
 
@@ -156,11 +162,11 @@ def main(argv):
     if mode == "idle":
         return asyncio.run(hold(host, port, int(argv[4]), float(argv[5]), silent=True))
     if mode == "wave":
-        return asyncio.run(wave(host, port, int(argv[4]), int(argv[5])))
+        return asyncio.run(wave(host, port, int(argv[4]), int(argv[5]), int(argv[6])))
     if mode == "sequential":
         return asyncio.run(sequential(host, port, int(argv[4]), int(argv[5]), int(argv[6])))
     if mode == "udp":
-        return udp(host, port, int(argv[4]))
+        return udp(host, port, int(argv[4]), int(argv[5]) if len(argv) > 5 else 200)
     raise SystemExit(f"unknown mode {mode}")
 
 
