@@ -2,7 +2,7 @@ import Testing
 
 /// The address codec and the SOCKS5 readers from mutated corpus seeds (SOCKS5Tests keeps its own random and
 /// state-machine runs; this adds the seeds and the re-encoding property).
-@Suite("Fuzz: address codec and SOCKS5 readers", .timeLimit(.minutes(1)))
+@Suite("Fuzz: address codec and SOCKS5 readers", .timeLimit(FuzzBudget.timeLimit))
 struct BinaryParserFuzzTests {
     @Test("Mutated corpus seeds", arguments: ["address", "socks5-request", "socks5-udp"])
     func mutatedSeeds(parser: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// SplitMix64: deterministic, so every CI run replays the same inputs and a failure names its seed.
 struct FuzzRandom: RandomNumberGenerator {
@@ -31,6 +32,11 @@ enum FuzzBudget {
             return count
         }
         return ciDefault
+    }
+
+    /// A hung parser fails the suite within a minute in CI; long runs get room for their counts.
+    static var timeLimit: TimeLimitTrait.Duration {
+        ProcessInfo.processInfo.environment["FUZZ_ITERATIONS"] == nil ? .minutes(1) : .minutes(600)
     }
 
     static func seed(_ base: UInt64) -> UInt64 {

@@ -4,7 +4,7 @@ import Testing
 /// Config JSON (ss-redir and ss-server), SIP002 URIs, SIP008 documents, rule files, ACLs, resolv.conf, hosts and
 /// DNS messages: seeded mutations of the corpus seeds, plus splices of their lines, through each parser. The
 /// property is no trap and no hang (each input well under a second); both outcomes must be common.
-@Suite("Fuzz: config, URI, rule and resolver parsers", .timeLimit(.minutes(1)))
+@Suite("Fuzz: config, URI, rule and resolver parsers", .timeLimit(FuzzBudget.timeLimit))
 struct TextParserFuzzTests {
     static let tokens = [
         "{", "}", "[", "]", ":", ",", "\"", "\\u", "\\ud800", "//", "/*", "*/", "null", "true", "1e999", "-0",

@@ -8,7 +8,7 @@ import Testing
 /// The UDP packet codecs (SIP004 AEAD, legacy stream, SIP022 client and server sides), given authentic packets
 /// with hostile plaintext and mutated ciphertext: a value or a `ShadowsocksProtocolError`, never a trap; and
 /// whatever address they accept can be written back (a relay echoes it as the reply's source).
-@Suite("Fuzz: UDP packet codecs", .timeLimit(.minutes(1)))
+@Suite("Fuzz: UDP packet codecs", .timeLimit(FuzzBudget.timeLimit))
 struct UDPPacketFuzzTests {
     enum Side { case client, server }
 
