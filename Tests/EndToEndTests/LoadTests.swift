@@ -30,7 +30,10 @@ extension EndToEnd {
         func startChain(_ bed: Testbed, redirArguments: [String] = []) throws -> ProxyChain {
             // No -v: a log line per connection would measure the logger.
             let script = Testbed.resources.appendingPathComponent("target_server.py").path
-            let target = try bed.start(.wan, name: "target", ["python3", "-B", script, "--backlog", "4096"])
+            // The soft limit may be below the hard one (1024 under many service managers): raise it for python.
+            let target = try bed.start(
+                .wan, name: "target",
+                ["prlimit", "--nofile=\(Self.hardFileLimit):\(Self.hardFileLimit)", "python3", "-B", script, "--backlog", "4096"])
             try bed.waitUntilListening(.wan, port: ProxyChain.linePort, for: target)
             let password = UUID().uuidString
             var servers: [BackgroundProcess] = []
