@@ -206,6 +206,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Seeded fuzz loops over every wire, config and rule parser (issue 9); Corpus/ is read via #filePath.
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "ShadowsocksProtocol", "ShadowsocksCrypto", "ShadowsocksServer", "SOCKS5", "Config", "Rules", "Resolver",
+                "IPAddresses", .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Corpus"]
+        ),
         // Resources/ holds python helpers the tests run from the source tree (found via #filePath).
         // Netfilter: the DNS bypass set updater is a library API, driven in-process inside the testbed's gw namespace.
         .testTarget(name: "EndToEndTests", dependencies: ["Netfilter"], exclude: ["Resources"]),

@@ -73,6 +73,9 @@ struct SOCKS5Front: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .serverChannelInitializer { [logger] channel in
+                AcceptPauseHandler.install(on: channel, listener: "socks5 listener", logger: logger)
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = SOCKS5ServerHandler(front: self)

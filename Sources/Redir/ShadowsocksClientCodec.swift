@@ -79,6 +79,15 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
         }
     }
 
+    /// A socket error from the server's side (a reset, mostly): said once, then the relay closes both sides.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !failed, error is IOError {
+            logger.warning(
+                "upstream \(context.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"): \(ConnectErrorText.describe(error)); closing the connection")
+        }
+        context.fireErrorCaught(error)
+    }
+
     private func fail(context: ChannelHandlerContext, _ error: Error) {
         guard !failed else { return }
         failed = true

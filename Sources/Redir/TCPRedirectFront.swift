@@ -72,6 +72,9 @@ struct TCPRedirectFront: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .serverChannelInitializer { [logger] channel in
+                AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
+            }
             .childChannelInitializer { channel in
                 self.accept(channel)
             }
@@ -104,6 +107,8 @@ struct TCPRedirectFront: Sendable {
         let flow = registry.track(channel, inbound: configuration.tcpTproxy ? "TProxy" : "Redir")
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
         let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
+        let idleLog = IdleTimeoutLogger(
+            connection: "tcp \(client) -> \(target)", seconds: configuration.timeoutSeconds, logger: logger)
         let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
             if let routes, sniffWait > 0, routes.current.hasDomainRules {
@@ -113,13 +118,13 @@ struct TCPRedirectFront: Sendable {
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
                     self.connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
                 }
-                try channel.pipeline.syncOperations.addHandlers([idle, sniffer, lanSide])
+                try channel.pipeline.syncOperations.addHandlers([idle, idleLog, sniffer, lanSide])
             } else {
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
                     self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
                 lanSide.flow = flow
-                try channel.pipeline.syncOperations.addHandlers([idle, lanSide])
+                try channel.pipeline.syncOperations.addHandlers([idle, idleLog, lanSide])
             }
         } catch {
             return channel.close()

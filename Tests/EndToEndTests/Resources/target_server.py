@@ -90,12 +90,13 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--line-port", type=int, default=9000)
+    parser.add_argument("--backlog", type=int, default=512)
     args = parser.parse_args()
 
     httpd = DualStackHTTPServer(("::", args.http_port), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     # host None binds every address of both families.
-    server = await asyncio.start_server(serve_line, host=None, port=args.line_port, backlog=512)
+    server = await asyncio.start_server(serve_line, host=None, port=args.line_port, backlog=args.backlog)
     async with server:
         await server.serve_forever()
 
