@@ -108,7 +108,7 @@ struct TCPRedirectFront: Sendable {
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
         let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
         let idleLog = IdleTimeoutLogger(
-            connection: "tcp \(client) -> \(target)", seconds: configuration.timeoutSeconds, logger: logger)
+            client: client, target: target, seconds: configuration.timeoutSeconds, logger: logger)
         let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
             if let routes, sniffWait > 0, routes.current.hasDomainRules {
