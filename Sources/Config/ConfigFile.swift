@@ -57,6 +57,7 @@ public enum ConfigFile {
             case .mtu: settings.mtu = try string("a number of bytes")
             case .udpTimeout: settings.udpTimeout = try string("a number of seconds")
             case .udpMaxAssociations: settings.udpMaxAssociations = try string("a number")
+            case .maxConnectionsPerClient: settings.maxConnectionsPerClient = try string("a number")
             case .outboundFwmark: settings.outboundFwmark = try string("a mark (number or 0x hex)")
             case .tproxyFwmark: settings.tproxyFwmark = try string("a mark such as \"0x1/0x1\" (MARK or MARK/MASK)")
             case .tproxyRouteTable: settings.tproxyRouteTable = try string("a routing table number")

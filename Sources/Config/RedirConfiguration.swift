@@ -45,6 +45,8 @@ public struct RedirConfiguration: Sendable {
     public var mtu: Int?
     public var udpTimeoutSeconds: Int
     public var udpMaxAssociations: Int
+    /// `--max-connections-per-client`: a LAN host's TCP connections beyond this are closed on accept; nil: no limit.
+    public var maxConnectionsPerClient: Int? = nil
     /// SO_MARK on the relay's own sockets, so firewall rules can skip them (0: none).
     public var outboundFwmark: UInt32
     /// `--socks ADDR:PORT` (JSON "socks"): where the SOCKS5 front listens; empty: no SOCKS5 front.
@@ -132,6 +134,11 @@ public struct RedirConfiguration: Sendable {
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)
+        configuration.maxConnectionsPerClient = try settings.maxConnectionsPerClient.map { text throws(ConfigError) in
+            try integer(
+                text, origin: settings.origin(.maxConnectionsPerClient), range: 1...1_000_000,
+                expected: "a number of connections")
+        }
         configuration.controller = try ExternalControllerSettings.resolve(settings)
         try resolveSOCKS(settings, into: &configuration)
         try resolveRouting(settings, into: &configuration)

@@ -26,6 +26,7 @@ public struct RedirSettings: Sendable {
     public var mtu: String?
     public var udpTimeout: String?
     public var udpMaxAssociations: String?
+    public var maxConnectionsPerClient: String?
     public var outboundFwmark: String?
     /// `ss-redir setup` only: CIDR lists that go direct, lists that alone are proxied, the LAN interfaces.
     public var bypassFiles: [String]?
@@ -78,6 +79,7 @@ public struct RedirSettings: Sendable {
         case reusePort = "reuse_port", noDelay = "no_delay", fastOpen = "fast_open", nofile
         case tcpTproxy = "tcp_tproxy", mtu, udpTimeout = "udp_timeout"
         case udpMaxAssociations = "udp_max_associations", outboundFwmark = "outbound_fwmark"
+        case maxConnectionsPerClient = "max_connections_per_client"
         case bypassFiles = "bypass_files", proxyFiles = "proxy_files", lanInterfaces = "lan_interfaces"
         case tproxyFwmark = "tproxy_fwmark", tproxyRouteTable = "tproxy_route_table"
         case acl, rules, dnsListen = "dns_listen", dnsRemote = "dns_remote", dnsDirect = "dns_direct"
@@ -108,6 +110,7 @@ public struct RedirSettings: Sendable {
         merged.mtu = other.mtu ?? mtu
         merged.udpTimeout = other.udpTimeout ?? udpTimeout
         merged.udpMaxAssociations = other.udpMaxAssociations ?? udpMaxAssociations
+        merged.maxConnectionsPerClient = other.maxConnectionsPerClient ?? maxConnectionsPerClient
         merged.outboundFwmark = other.outboundFwmark ?? outboundFwmark
         merged.bypassFiles = other.bypassFiles ?? bypassFiles
         merged.proxyFiles = other.proxyFiles ?? proxyFiles

@@ -1,5 +1,6 @@
 import Config
 import Controller
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ShadowsocksProtocol
@@ -26,6 +27,13 @@ package final class ConnectionRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Open TCP connections per LAN host, counted only with `--max-connections-per-client`.
+    private let perClient = NIOLockedValueBox(ClientCounts())
+    private struct ClientCounts {
+        var open: [[UInt8]: Int] = [:]
+        /// Hosts refused since they were last under the limit (one log line each).
+        var refused: Set<[UInt8]> = []
+    }
     /// The last listing: however many dashboards poll, the relay loops are asked at most every `snapshotAge`.
     private let lastSnapshot = NIOLockedValueBox<(at: NIODeadline, views: [FlowView])?>(nil)
     static let snapshotAge: TimeAmount = .milliseconds(250)
@@ -53,6 +61,41 @@ package final class ConnectionRegistry: Sendable {
             }
         }
         return flow
+    }
+
+    /// Counts `channel` against its host's `limit` until it closes. Not admitted: the host has `limit` open;
+    /// `firstRefusal` is true once per stretch over the limit, for one log line.
+    package func admit(_ channel: Channel, limit: Int) -> (admitted: Bool, firstRefusal: Bool) {
+        guard let host = channel.remoteAddress?.normalizedIPBytes else { return (true, false) }
+        let result = perClient.withLockedValue { counts -> (Bool, Bool) in
+            let open = counts.open[host, default: 0]
+            guard open < limit else { return (false, counts.refused.insert(host).inserted) }
+            counts.open[host] = open + 1
+            return (true, false)
+        }
+        if result.0 {
+            channel.closeFuture.whenComplete { [perClient] _ in
+                perClient.withLockedValue { counts in
+                    let left = counts.open[host, default: 1] - 1
+                    counts.open[host] = left > 0 ? left : nil
+                    if left < limit { counts.refused.remove(host) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// `admit` with the configured limit (nil: none) and the one warning a refused host gets; false: close it.
+    package func admit(_ channel: Channel, limit: Int?, logger: Logger, listener: String) -> Bool {
+        guard let limit else { return true }
+        let (admitted, firstRefusal) = admit(channel, limit: limit)
+        if firstRefusal {
+            let host = channel.remoteAddress?.ipAddress.map(RelayedFlow.unmapped) ?? "?"
+            logger.warning(
+                "\(listener): \(host) has \(limit) connections open (--max-connections-per-client); closing its new ones until some end"
+            )
+        }
+        return admitted
     }
 
     /// A UDP association (created on `eventLoop`); `close` ends it there when the controller asks. Listed once

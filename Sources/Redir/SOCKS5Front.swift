@@ -76,8 +76,12 @@ struct SOCKS5Front: Sendable {
             .serverChannelInitializer { [logger] channel in
                 AcceptPauseHandler.install(on: channel, listener: "socks5 listener", logger: logger)
             }
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { [logger] channel in
+                guard
+                    registry.admit(
+                        channel, limit: configuration.maxConnectionsPerClient, logger: logger, listener: "socks5")
+                else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
                     let handler = SOCKS5ServerHandler(front: self)
                     handler.flow = registry.track(channel, inbound: "Socks5")
                     try channel.pipeline.syncOperations.addHandler(handler)

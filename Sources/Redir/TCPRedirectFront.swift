@@ -104,6 +104,10 @@ struct TCPRedirectFront: Sendable {
             )
             return channel.close()
         }
+        guard
+            registry.admit(
+                channel, limit: configuration.maxConnectionsPerClient, logger: logger, listener: "tcp")
+        else { return channel.close() }
         let flow = registry.track(channel, inbound: configuration.tcpTproxy ? "TProxy" : "Redir")
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
         let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))

@@ -104,6 +104,11 @@ struct RunCommand: AsyncParsableCommand {
         help: "Most UDP associations at once; the least recently used is evicted (default 4096).")
     var udpMaxAssociations: String?
 
+    @Option(
+        name: .customLong("max-connections-per-client"),
+        help: "Most TCP connections one LAN host may have open at once; more are closed on accept (default: no limit).")
+    var maxConnectionsPerClient: String?
+
 
 
 
@@ -308,6 +313,8 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.mtu, mtu, .mtu, "--mtu")
         flags.set(\.udpTimeout, udpTimeout, .udpTimeout, "--udp-timeout")
         flags.set(\.udpMaxAssociations, udpMaxAssociations, .udpMaxAssociations, "--udp-max-associations")
+        flags.set(
+            \.maxConnectionsPerClient, maxConnectionsPerClient, .maxConnectionsPerClient, "--max-connections-per-client")
         flags.set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
         flags.set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
         flags.set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")
