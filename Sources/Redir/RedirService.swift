@@ -113,6 +113,7 @@ public struct RedirService: Service {
             interval: .seconds(Int64(configuration.probeIntervalSeconds)), eventLoop: group.next(), mark: mark,
             logger: logger, addressBook: addressBook)
         prober.start()
+        let rulesWatch = socksOnly ? nil : CaptureRulesWatcher.start(table: "ss_redir", on: group.next(), logger: logger)
         let startedAt = NIODeadline.now()
         let strategy = configuration.strategy.rawValue
         let control = await ControlServer.start(path: configuration.controlSocket, group: group, logger: logger) {
@@ -192,6 +193,7 @@ public struct RedirService: Service {
             }
         }
 
+        rulesWatch?.cancel()
         logger.notice("shutting down: no new connections, \(registry.count) open")
         for listener in listeners + socksListeners + dnsListeners { try? await listener.close() }
         await ControlServer.stop(control, path: configuration.controlSocket)
