@@ -31,7 +31,8 @@ package final class ConnectionRegistry: Sendable {
     private let perClient = NIOLockedValueBox(ClientCounts())
     private struct ClientCounts {
         var open: [[UInt8]: Int] = [:]
-        /// Hosts refused since they were last under the limit (one log line each).
+        /// Hosts refused since they were last down to half their limit (one log line each: a host churning at
+        /// the limit does not log once per freed slot).
         var refused: Set<[UInt8]> = []
     }
     /// The last listing: however many dashboards poll, the relay loops are asked at most every `snapshotAge`.
@@ -64,7 +65,7 @@ package final class ConnectionRegistry: Sendable {
     }
 
     /// Counts `channel` against its host's `limit` until it closes. Not admitted: the host has `limit` open;
-    /// `firstRefusal` is true once per stretch over the limit, for one log line.
+    /// `firstRefusal` is true once per stretch at the limit (until the host is down to half), for one log line.
     package func admit(_ channel: Channel, limit: Int) -> (admitted: Bool, firstRefusal: Bool) {
         guard let host = channel.remoteAddress?.normalizedIPBytes else { return (true, false) }
         let result = perClient.withLockedValue { counts -> (Bool, Bool) in
@@ -78,7 +79,7 @@ package final class ConnectionRegistry: Sendable {
                 perClient.withLockedValue { counts in
                     let left = counts.open[host, default: 1] - 1
                     counts.open[host] = left > 0 ? left : nil
-                    if left < limit { counts.refused.remove(host) }
+                    if left <= limit / 2 { counts.refused.remove(host) }
                 }
             }
         }
