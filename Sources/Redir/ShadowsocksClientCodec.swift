@@ -16,6 +16,11 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     private var decoder: NIOSingleStepByteToMessageProcessor<ShadowsocksTCPDecoder>
     private let logger: Logger
     private var failed = false
+    /// What ended the connection, for the one line said when the server dropped it: an error already said, our
+    /// own close (the relay's), or the server's FIN.
+    private var reported = false
+    private var closeRequested = false
+    private var serverEnded = false
 
     init(key: MasterKey, target: SocksAddress, logger: Logger) throws {
         let (encoder, decoder) = try ShadowsocksTCP.makeClientCodecs(key: key, target: target)
@@ -38,6 +43,7 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent {
+            serverEnded = true
             guard finishDecoding(context: context) else { return }
         }
         context.fireUserInboundEventTriggered(event)
@@ -80,8 +86,24 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     }
 
     /// A socket error from the server's side (a reset, mostly): said once, then the relay closes both sides.
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .all { closeRequested = true }
+        context.close(mode: mode, promise: promise)
+    }
+
+    /// A reset that NIO meets while writing closes the channel without an error event: said here instead.
+    func channelInactive(context: ChannelHandlerContext) {
+        if !reported && !closeRequested && !serverEnded && !failed {
+            reported = true
+            logger.warning(
+                "upstream \(context.channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"): the server reset or dropped the connection; closing it")
+        }
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !failed, error is IOError {
+        if !failed, !reported, error is IOError {
+            reported = true
             logger.warning(
                 "upstream \(context.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"): \(ConnectErrorText.describe(error)); closing the connection")
         }

@@ -219,7 +219,7 @@ import Testing
 
             // The controller's close ends the control connection, and with it the association.
             #expect(front.registry.close(id: flow.id))
-            #expect(control.receiveUntilClosed(timeout: 3).closed)
+            #expect(control.receiveUntilClosed(timeout: 10).closed)
             try await Task.sleep(for: .milliseconds(300))
             #expect(await front.registry.flows().isEmpty)
         }
