@@ -49,7 +49,7 @@ package indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// RFC 8259 section 7: quote, backslash and control characters escaped; the rest is UTF-8 as is.
-    static func quote(_ text: String, into out: inout String) {
+    package static func quote(_ text: String, into out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

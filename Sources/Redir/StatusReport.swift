@@ -1,4 +1,5 @@
 import Config
+import Controller
 import Rules
 import ServerPool
 
@@ -59,21 +60,10 @@ struct StatusReport {
             + "\"local_port\":\(status.localPort),\"last_exit\":\(status.lastExit.map(quoted) ?? "null")}"
     }
 
+    /// JSON string literal; the controller's writer does the escaping (RFC 8259 section 7).
     private func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSONValue.quote(text, into: &out)
+        return out
     }
 }
