@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import Netfilter
 
@@ -16,16 +15,22 @@ enum CaptureRulesWatcher {
             logger.debug("rules: no table inet \(table) at start; not watching capture rules")
             return nil
         }
-        let present = NIOLockedValueBox(true)
+        // Touched only by the repeated task, on `eventLoop`: one netlink socket kept, opened again after an error.
+        let state = NIOLoopBoundBox.makeBoxSendingValue(
+            (connection: NftConnection?.none, present: true), eventLoop: eventLoop)
         return eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             // One small netlink query every few seconds; a failed query says nothing either way.
             let now: Bool
             do {
-                now = try NftConnection().table(family: .inet, name: table) != nil
+                let connection = try state.value.connection ?? NftConnection()
+                state.value.connection = connection
+                now = try connection.table(family: .inet, name: table) != nil
             } catch {
+                state.value.connection = nil
                 return
             }
-            guard present.withLockedValue({ old in defer { old = now }; return old != now }) else { return }
+            guard state.value.present != now else { return }
+            state.value.present = now
             if now {
                 logger.notice("rules: table inet \(table) is back; LAN traffic reaches ss-redir again")
             } else {
