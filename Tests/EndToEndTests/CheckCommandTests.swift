@@ -67,10 +67,7 @@ extension EndToEnd {
             try Testbed.with { bed in
                 let password = UUID().uuidString
                 let chain = try bed.startChain(password: password, extraRedirArguments: ["-u", "--control", bed.path("c.sock")])
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 func config(_ password: String) throws -> String {
                     try bed.writeFile(
                         "check-\(password.prefix(4)).json",

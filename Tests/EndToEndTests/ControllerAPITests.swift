@@ -376,12 +376,7 @@ extension EndToEnd {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let controller = try ControllerBed.start(bed, udp: true)
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: controller.redir, udp: true)
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    [
-                        "python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7",
-                    ])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let client = try bed.run(
                     .lan,
                     [

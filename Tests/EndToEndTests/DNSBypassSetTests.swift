@@ -18,10 +18,7 @@ extension EndToEnd {
         func addedAddressesGoDirect() throws {
             try Testbed.with(rules: "none") { bed in
                 let chain = try bed.startPublicChain(redirArguments: ["-u"])
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let lan = try bed.interface(.gw, suffix: "-gwl")
                 let arguments = [
                     "setup", "-s", PublicAddresses.server4, "-l", "\(ProxyChain.redirPort)", "-b", "::", "-u",

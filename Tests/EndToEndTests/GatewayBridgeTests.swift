@@ -22,6 +22,18 @@ extension EndToEnd {
                 """)
         }
 
+        /// The UDP echo on :7 and Debian's ss-server (aes-256-gcm, -u) on the public server address, in wan.
+        func startEchoAndServer(_ bed: Testbed, password: String) throws {
+            try bed.startUDPEcho(port: Self.echoPort)
+            let server = try bed.start(
+                .wan, name: "ss-server",
+                [
+                    "ss-server", "-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-k", password,
+                    "-m", "aes-256-gcm", "-u",
+                ])
+            try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+        }
+
         func udpEcho(_ bed: Testbed, _ host: String, count: Int) throws -> Command.Result {
             let script = Testbed.resources.appendingPathComponent("udp_client.py").path
             return try bed.run(.lan, ["python3", "-B", script, "echo", host, "\(Self.echoPort)", "\(count)"])
@@ -71,17 +83,7 @@ extension EndToEnd {
                     .lan2, name: "lan2-target",
                     ["python3", "-B", Testbed.resources.appendingPathComponent("target_server.py").path])
                 try bed.waitUntilListening(.lan2, port: ProxyChain.httpPort, for: lanTarget)
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
-                try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
-                let server = try bed.start(
-                    .wan, name: "ss-server",
-                    [
-                        "ss-server", "-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-k", password,
-                        "-m", "aes-256-gcm", "-u",
-                    ])
-                try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+                try startEchoAndServer(bed, password: password)
                 let config = try config(bed, password: password)
                 let redir = try bed.startSSRedir(["-c", config, "-v"])
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: true)
@@ -173,17 +175,7 @@ extension EndToEnd {
                 try bed.addPublicAddresses()
                 let password = UUID().uuidString
                 let target = try bed.startTarget()
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
-                try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
-                let server = try bed.start(
-                    .wan, name: "ss-server",
-                    [
-                        "ss-server", "-s", PublicAddresses.server4, "-p", "\(ProxyChain.serverPort)", "-k", password,
-                        "-m", "aes-256-gcm", "-u",
-                    ])
-                try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server)
+                try startEchoAndServer(bed, password: password)
                 let config = try config(bed, password: password, localAddress: Testbed.gwLANIPv4)
                 let redir = try bed.startSSRedir(["-c", config, "-v", "--control", bed.path("ss-redir.sock")])
                 try bed.waitUntilListening(.gw, port: ProxyChain.redirPort, for: redir, udp: true)

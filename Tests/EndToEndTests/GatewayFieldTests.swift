@@ -22,10 +22,7 @@ extension EndToEnd {
 
         func startServers(_ bed: Testbed, password: String) throws -> BackgroundProcess {
             let target = try bed.startTarget()
-            let echo = try bed.start(
-                .wan, name: "udp-echo",
-                ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
-            try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+            try bed.startUDPEcho(port: Self.echoPort)
             let server = try bed.start(
                 .wan, name: "ss-server",
                 [

@@ -22,10 +22,7 @@ extension EndToEnd {
         func besideFw4() throws {
             try Testbed.with(rules: "none", fw4: true) { bed in
                 let chain = try bed.startPublicChain(redirArguments: ["-u"])
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
-                try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+                try bed.startUDPEcho(port: Self.echoPort)
                 let lan = try bed.interface(.gw, suffix: "-gwl")
                 let config = try bed.writeFile(
                     "fw4.json",

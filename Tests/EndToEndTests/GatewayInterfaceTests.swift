@@ -39,10 +39,7 @@ extension EndToEnd {
         func lateAndRecreated() throws {
             try Testbed.with(rules: "none") { bed in
                 let chain = try bed.startPublicChain(redirArguments: ["-u"])
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "\(Self.echoPort)"])
-                try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+                try bed.startUDPEcho(port: Self.echoPort)
                 #expect(!(try bed.run(.gw, ["ip", "link", "show", Self.lateName]).succeeded))
                 let setup = try bed.ssRedir([
                     "setup", "-s", PublicAddresses.server4, "-l", "\(ProxyChain.redirPort)", "-b", "::", "-u",

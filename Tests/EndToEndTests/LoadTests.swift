@@ -141,9 +141,7 @@ extension EndToEnd {
             let udpTimeout = 3
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let password = UUID().uuidString
-                let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-                let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 // Our ss-server: its UDP associations idle out after -t seconds, so its descriptors stay bounded too.
                 let server = try bed.startOurServer([
                     "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", "aes-256-gcm", "-u",

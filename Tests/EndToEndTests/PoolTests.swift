@@ -220,10 +220,7 @@ extension EndToEnd {
                 _ = try bed.startTarget()
                 _ = try bed.startSSServer(method: "aes-256-gcm", password: password, port: 8388, udp: false)
                 _ = try bed.startSSServer(method: "aes-256-gcm", password: password, port: 8389)
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let config = try writeConfig(bed, password: password, strategy: "failover", ports: [8388, 8389])
                 let redir = try bed.startSSRedir(
                     ["-c", config, "-u", "-v", "--probe-udp-target", "\(Testbed.wanIPv4):7"])

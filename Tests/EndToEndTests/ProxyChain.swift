@@ -36,6 +36,15 @@ extension Testbed {
         return target
     }
 
+    /// Resources/udp_echo.py in wan on `port` (UDP, every address), waited for until it listens.
+    @discardableResult
+    func startUDPEcho(port: Int = 7) throws -> BackgroundProcess {
+        let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
+        let echo = try start(.wan, name: "udp-echo", ["python3", "-B", script, "\(port)"])
+        try waitUntilListening(.wan, port: port, for: echo, udp: true)
+        return echo
+    }
+
     func startSSServer(
         method: String, password: String, port: Int = ProxyChain.serverPort, udp: Bool = true
     ) throws -> BackgroundProcess {

@@ -10,9 +10,7 @@ extension EndToEnd {
         static let echoPort = 7
 
         func startEcho(_ bed: Testbed) throws {
-            let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-            let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "\(Self.echoPort)"])
-            try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+            try bed.startUDPEcho(port: Self.echoPort)
         }
 
         /// curl with the name resolved by hand (`--resolve`), so only the Host header / SNI carries the name.

@@ -6,9 +6,7 @@ extension EndToEnd {
     /// against sing-box.
     @Suite("Shadowsocks 2022 (UDP)") struct SIP022UDPTests {
         func startEcho(_ bed: Testbed) throws {
-            let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-            let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "7"])
-            try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+            try bed.startUDPEcho(port: 7)
         }
 
         /// `largest`: the biggest datagram sent (sing-box 1.14.4's own chacha20 client drops replies whose sealed

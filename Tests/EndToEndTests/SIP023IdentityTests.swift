@@ -15,9 +15,7 @@ extension EndToEnd {
                 let alice = sip022PSK(method)
                 let bob = sip022PSK(method)
                 let target = try bed.startTarget()
-                let echo = try bed.start(
-                    .wan, name: "udp-echo", ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let server = try bed.startSingBoxServer(
                     method: method, psk: identity, users: [("alice", alice), ("bob", bob)])
                 try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server, udp: true)

@@ -29,9 +29,7 @@ extension EndToEnd {
         }
 
         func startEcho(_ bed: Testbed) throws {
-            let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-            let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "\(Self.echoPort)"])
-            try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+            try bed.startUDPEcho(port: Self.echoPort)
         }
 
         /// GET /blob/SIZE through the SOCKS5 proxy; `hostname`: the name goes to the proxy (--socks5-hostname).

@@ -15,10 +15,7 @@ extension EndToEnd {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let password = UUID().uuidString
                 _ = try bed.startTarget()
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let server = try bed.startOurServer(["-p", "\(ProxyChain.serverPort)", "-k", password, "-m", method, "-u", "-v"])
                 try bed.waitUntilListening(.wan, port: ProxyChain.serverPort, for: server, udp: true)
                 let redir = try bed.start(

@@ -217,9 +217,7 @@ extension EndToEnd {
         func udpThroughLibevRedir() throws {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let password = UUID().uuidString
-                let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-                let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let server = try bed.startOurServer([
                     "-p", "\(ProxyChain.serverPort)", "-k", password, "-m", Self.method, "-u", "-v",
                 ])
@@ -250,9 +248,7 @@ extension EndToEnd {
         func udpThroughOurRedir() throws {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let password = UUID().uuidString
-                let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-                let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let server = try bed.startOurServer(["-p", "\(ProxyChain.serverPort)", "-k", password, "-U", "-v"])
                 _ = try bed.startSSRedir([
                     "-s", Testbed.wanIPv4, "-p", "\(ProxyChain.serverPort)", "-l", "\(ProxyChain.redirPort)", "-b",

@@ -12,9 +12,7 @@ extension EndToEnd {
         static let gwWAN4 = "::ffff:10.231.2.1"
 
         func startEcho(_ bed: Testbed) throws {
-            let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-            let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "\(Self.echoPort)"])
-            try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+            try bed.startUDPEcho(port: Self.echoPort)
         }
 
         func udpOnce(_ bed: Testbed, _ host: String, from namespace: Testbed.Namespace = .lan) throws -> Command.Result

@@ -56,10 +56,7 @@ extension EndToEnd {
         func udp(_ method: String) throws {
             try Testbed.with(rules: "tproxy-udp") { bed in
                 let chain = try bed.startChain(method: method, extraRedirArguments: ["-u"])
-                let echo = try bed.start(
-                    .wan, name: "udp-echo",
-                    ["python3", "-B", Testbed.resources.appendingPathComponent("udp_echo.py").path, "7"])
-                try bed.waitUntilListening(.wan, port: 7, for: echo, udp: true)
+                try bed.startUDPEcho(port: 7)
                 let client = Testbed.resources.appendingPathComponent("udp_client.py").path
                 for host in [Testbed.wanIPv4, Testbed.wanIPv6] {
                     let result = try bed.run(

@@ -8,9 +8,7 @@ extension EndToEnd {
         static let echoPort = 7
 
         func startEcho(_ bed: Testbed) throws -> BackgroundProcess {
-            let script = Testbed.resources.appendingPathComponent("udp_echo.py").path
-            let echo = try bed.start(.wan, name: "udp-echo", ["python3", "-B", script, "\(Self.echoPort)"])
-            try bed.waitUntilListening(.wan, port: Self.echoPort, for: echo, udp: true)
+            let echo = try bed.startUDPEcho(port: Self.echoPort)
             return echo
         }
 
