@@ -294,9 +294,19 @@ final class BlockingSocket {
         }
     }
 
+    /// True once the socket is readable; a signal that interrupts the poll (EINTR, e.g. SIGCHLD from a test that
+    /// spawned a process) waits again for what is left of `timeout` instead of reading as a timeout.
     private func wait(timeout: Double) -> Bool {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&poller, 1, Int32(timeout * 1000)) > 0
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return false }
+            let (seconds, attoseconds) = left.components
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1))
+            if ready > 0 { return true }
+            if ready == 0 || errno != EINTR { return false }
+        }
     }
 
     /// Reads until EOF or `timeout` passes without data.
