@@ -1,4 +1,5 @@
 import Config
+import Glibc
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -92,6 +93,24 @@ final class CollectingLogHandler: LogHandler, Sendable {
         #expect(process.status.state == .running && process.status.pid != nil)
         await process.stop()
         #expect(process.status.state == .stopped && process.status.pid == nil)
+        try await group.shutdownGracefully()
+    }
+
+    @Test func theChildInheritsNoSocketOfOurs() async throws {
+        // Like the sockets NIO accepts (no SOCK_CLOEXEC): a plugin holding one would keep its peer from seeing EOF.
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socketFD >= 0)
+        defer { close(socketFD) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let handler = CollectingLogHandler()
+        let process = try Self.make(
+            "if [ -e /proc/$$/fd/\(socketFD) ]; then echo fd \(socketFD) inherited; else echo fd \(socketFD) closed; fi; exec sleep 30",
+            handler: handler, group: group)
+        try process.start()
+        #expect(await handler.waitFor("plugin sh for test: fd \(socketFD) "))
+        let lines = handler.lines.withLockedValue { $0 }
+        #expect(lines.contains("plugin sh for test: fd \(socketFD) closed"), "\(lines)")
+        await process.stop()
         try await group.shutdownGracefully()
     }
 

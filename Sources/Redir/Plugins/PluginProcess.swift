@@ -189,6 +189,11 @@ public final class PluginProcess: Sendable {
 
     private static let spawnLock = NIOLock()
 
+    /// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not import.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? =
+        dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: AddCloseFrom.self) }
+
     private func spawnLocked() throws(StartFailure) -> pid_t {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
@@ -202,6 +207,9 @@ public final class PluginProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        // NIO accepts without SOCK_CLOEXEC: a plugin (re)started while LAN connections are open would hold their
+        // sockets, and closing one here would send no FIN until the plugin exits.
+        _ = Self.addCloseFrom?(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
