@@ -47,8 +47,13 @@ else
     # libstdc++ linked in: the Swift runtime uses a little of it, and loading the shared one costs 1 MiB of
     # resident pages (its symbol tables and relocations). The Swift driver asks for -lstdc++; a directory of
     # our own ahead of GCC's on the search path answers with the archive.
-    libstdcxx=$("$(dirname "$(readlink -f "$(command -v "$swift")")")/clang" -print-file-name=libstdc++.a)
-    [[ $libstdcxx == /* && -f $libstdcxx ]] || fail "no libstdc++.a (Debian: libstdc++-12-dev)"
+    libstdcxx=
+    for cc in "$(dirname "$(readlink -f "$(command -v "$swift")")")/clang" clang gcc; do
+        libstdcxx=$("$cc" -print-file-name=libstdc++.a 2>/dev/null) && [[ $libstdcxx == /* && -f $libstdcxx ]] &&
+            break
+        libstdcxx=
+    done
+    [[ -n $libstdcxx ]] || fail "no libstdc++.a (Debian: libstdc++-12-dev)"
     mkdir -p "$scratch/link/static-libstdc++"
     ln -sf "$libstdcxx" "$scratch/link/static-libstdc++/libstdc++.a"
     # The driver reuses a module's object when its sources did not change, even when -Xfrontend flags did:
