@@ -15,6 +15,8 @@ packages=(
     python3-pip
     # make deb / make test-deb: dpkg-shlibdeps, strip, a clean Debian root to install the package into
     dpkg-dev binutils debootstrap
+    # make deb links libstdc++ from its archive (docs/debian.md, memory at start)
+    libstdc++-12-dev
     # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart
     iperf3 wrk nginx-light python3-matplotlib
     # the dashboard test: zashboard (PyPI wheel below) in headless Chromium driven by selenium (PyPI)
