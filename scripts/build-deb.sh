@@ -67,9 +67,10 @@ else
     # --no-export-dynamic: the static stdlib's link flags export every symbol of ours and NIO's, which keeps
     # them all alive through --gc-sections; nothing loads symbols from the executable (1.6 MB less).
     # -z pack-relative-relocs (RELR, glibc 2.36): the 61,000 relative relocations of a PIE in 12 KB instead of
-    # 1.45 MB, which the loader read at every start.
+    # 1.45 MB, which the loader read at every start. --disable-local-rpath: no RUNPATH $ORIGIN (a library found
+    # beside /usr/bin/ss-redir must never be loaded).
     SS_REDIR_GIT_COMMIT=$commit SS_REDIR_SWIFT_VERSION=$swift_version \
-        "$swift" build -c release --static-swift-stdlib --scratch-path "$scratch" --product ss-redir \
+        "$swift" build -c release --static-swift-stdlib --disable-local-rpath --scratch-path "$scratch" --product ss-redir \
         -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
         -Xswiftc "-L$scratch/link/static-libstdc++" -Xlinker --no-export-dynamic \
         -Xlinker -z -Xlinker pack-relative-relocs -Xlinker "--symbol-ordering-file=${link_inputs[0]}" \

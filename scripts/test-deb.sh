@@ -105,6 +105,8 @@ ok "dpkg-deb -c lists the $(wc -l <"$expected") expected files, root-owned; ss-s
 # --- Size budget (issue 15): the stripped binary <= 25 MB, the package <= 12 MB.
 mb=$((1000 * 1000)) # the budgets are decimal megabytes, the stricter reading
 if readelf -S "$binary" | grep -q '\.symtab'; then fail "/usr/bin/ss-redir is not stripped"; fi
+# No RUNPATH/RPATH: the loader must never look for libcrypto beside /usr/bin/ss-redir.
+if readelf -d "$binary" | grep -qE '\((RUNPATH|RPATH)\)'; then fail "/usr/bin/ss-redir has a run path: $(readelf -d "$binary" | grep -E 'R(UN)?PATH')"; fi
 size=$(stat -c %s "$binary")
 ((size <= 25 * mb)) || fail "/usr/bin/ss-redir is $size bytes, over the 25 MB budget"
 echo "size: ss-redir $size bytes ($((size * 10 / mb / 10)).$((size * 10 / mb % 10)) MB) stripped"
