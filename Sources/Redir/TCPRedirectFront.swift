@@ -67,6 +67,8 @@ struct TCPRedirectFront: Sendable {
 
     private func makeBootstrap(group: EventLoopGroup, bindAddress: SocketAddress) -> ServerBootstrap {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        // Built once per listener, not per accepted connection (it copies the configuration).
+        let connector = self.connector
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -76,7 +78,7 @@ struct TCPRedirectFront: Sendable {
                 AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
             }
             .childChannelInitializer { channel in
-                self.accept(channel)
+                self.accept(channel, connector: connector)
             }
         if configuration.reusePort {
             bootstrap = bootstrap.serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
@@ -89,7 +91,7 @@ struct TCPRedirectFront: Sendable {
     }
 
     /// Runs on the accepted channel's event loop.
-    private func accept(_ channel: Channel) -> EventLoopFuture<Void> {
+    private func accept(_ channel: Channel, connector: UpstreamConnector) -> EventLoopFuture<Void> {
         let client = channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
         let target: SocksAddress
         do {
@@ -120,12 +122,12 @@ struct TCPRedirectFront: Sendable {
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait)
                 lanSide.flow = flow
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
-                    self.connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
+                    connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
                 }
                 try channel.pipeline.syncOperations.addHandlers([idle, idleLog, sniffer, lanSide])
             } else {
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
-                    self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
+                    connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
                 lanSide.flow = flow
                 try channel.pipeline.syncOperations.addHandlers([idle, idleLog, lanSide])
