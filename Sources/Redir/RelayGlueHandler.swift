@@ -37,6 +37,8 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     /// Before the upstream is connected, one read is let through so the first client bytes can travel in the
     /// same chunk as the target address.
     private var earlyReadIssued = false
+    /// LAN side: something (at least the target address) has been written to the upstream.
+    private var firstSent = false
     /// LAN side: starts the upstream connection once the accepted channel is active (not before: an upstream
     /// that connects first would find the LAN channel not yet active).
     private var onActive: ((RelayGlueHandler) -> Void)?
@@ -60,12 +62,29 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
         }
         partner = upstream
         upstream.partner = self
-        upstream.partnerWrite(early ?? context.channel.allocator.buffer(capacity: 0))
-        upstream.partnerFlush()
-        early = nil
+        if let early {
+            self.early = nil
+            sendFirst(early)
+        } else if inputClosed {
+            sendFirst(context.channel.allocator.buffer(capacity: 0))
+        } else {
+            // No client bytes yet. A request already waiting in this event-loop round (the connect and the request
+            // often complete in the same epoll batch) still rides in the header's segment; otherwise the header
+            // leaves alone at the end of the round: a server-first protocol needs it to reach its target.
+            context.eventLoop.assumeIsolated().execute { [self] in
+                if !firstSent, let context = self.context { sendFirst(context.channel.allocator.buffer(capacity: 0)) }
+            }
+        }
         if inputClosed { inputDidClose() }
         partnerBecameWritable()
         upstream.partnerBecameWritable()
+    }
+
+    /// LAN side: the first write to the upstream (the codec puts the target address in front of it).
+    private func sendFirst(_ buffer: ByteBuffer) {
+        firstSent = true
+        partner?.partnerWrite(buffer)
+        partner?.partnerFlush()
     }
 
     // MARK: Calls from the partner
@@ -151,6 +170,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
         let buffer = unwrapInboundIn(data)
         bytesRead &+= UInt64(buffer.readableBytes)
         if let partner {
+            firstSent = true
             partner.partnerWrite(buffer)
             if side == .upstream { partner.upstreamIsTalking() }
         } else if early == nil {
