@@ -25,11 +25,14 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     /// Plaintext bytes this side has read (LAN side: sent up; upstream side: received down).
     private(set) var bytesRead: UInt64 = 0
     /// LAN side: what the controller shows of this flow; it reads the counters through `lanSide`.
+    /// The flow holds this handler only while it is in a pipeline (set in handlerAdded, cleared in handlerRemoved).
     var flow: RelayedFlow? {
-        didSet { flow?.lanSide = self }
+        didSet { if context != nil { flow?.lanSide = self } }
     }
     /// Plaintext bytes the partner has read (LAN side: received down).
     var partnerBytesRead: UInt64 { partner?.bytesRead ?? 0 }
+    /// LAN side: said when the idle timeout closes the connection.
+    var idleNote: IdleTimeoutNote?
     /// LAN side: told the byte counts of both directions when the connection ends.
     package var onClose: ((_ up: UInt64, _ down: UInt64) -> Void)?
     /// LAN bytes that arrived while the upstream was still connecting.
@@ -157,9 +160,12 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
 
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flow?.lanSide = self
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
+        flow?.finalBytes = flow?.finalBytes ?? (bytesRead, partnerBytesRead)
+        flow?.lanSide = nil
         heldFIN?.cancel()
         heldFIN = nil
         self.context = nil
@@ -208,6 +214,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
             inputClosed = true
             inputDidClose()
         } else if event is IdleStateHandler.IdleStateEvent {
+            idleNote?.say()
             closeChannel()
             partner?.closeChannel()
         } else {

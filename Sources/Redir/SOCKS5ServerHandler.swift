@@ -203,7 +203,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         front.connector.connect(
-            lanSide, client: "\(client) (socks5)", target: target, on: context.eventLoop,
+            lanSide, client: ClientName(text: "\(client) (socks5)"), target: target, on: context.eventLoop,
             onConnected: { handler.value.connected() },
             onFailure: { error in handler.value.connectFailed(error) })
     }

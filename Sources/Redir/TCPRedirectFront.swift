@@ -92,7 +92,7 @@ struct TCPRedirectFront: Sendable {
 
     /// Runs on the accepted channel's event loop.
     private func accept(_ channel: Channel, connector: UpstreamConnector) -> EventLoopFuture<Void> {
-        let client = channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
+        let client = ClientName(channel.remoteAddress)
         let target: SocksAddress
         do {
             target = try destination(of: channel)
@@ -113,7 +113,7 @@ struct TCPRedirectFront: Sendable {
         let flow = registry.track(channel, inbound: configuration.tcpTproxy ? "TProxy" : "Redir")
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
         let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
-        let idleLog = IdleTimeoutLogger(
+        let idleNote = IdleTimeoutNote(
             client: client, target: target, seconds: configuration.timeoutSeconds, logger: logger)
         let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
@@ -121,16 +121,18 @@ struct TCPRedirectFront: Sendable {
                 // Domain rules: the name in the client's first bytes may decide the route.
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait)
                 lanSide.flow = flow
+                lanSide.idleNote = idleNote
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
                     connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
                 }
-                try channel.pipeline.syncOperations.addHandlers([idle, idleLog, sniffer, lanSide])
+                try channel.pipeline.syncOperations.addHandlers([idle, sniffer, lanSide])
             } else {
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
                     connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
                 lanSide.flow = flow
-                try channel.pipeline.syncOperations.addHandlers([idle, idleLog, lanSide])
+                lanSide.idleNote = idleNote
+                try channel.pipeline.syncOperations.addHandlers([idle, lanSide])
             }
         } catch {
             return channel.close()
