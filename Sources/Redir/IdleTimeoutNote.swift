@@ -3,7 +3,7 @@ import NIOCore
 import ShadowsocksProtocol
 
 /// Why a connection is about to be closed for idleness (a stalled server, or a client gone without a FIN): said by
-/// the LAN relay handler when its `IdleStateHandler` fires, right before it closes both sides. (Once a handler of
+/// the LAN relay handler when its idle timer fires, right before it closes both sides. (Once a handler of
 /// its own, which every event of every connection passed through.)
 struct IdleTimeoutNote {
     // The parts, not the line: it is written only when a connection times out, not for each one accepted.

@@ -50,10 +50,50 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     private let halfCloseWait: TimeAmount?
     private var heldFIN: Scheduled<Void>?
 
-    package init(side: Side, halfCloseWait: TimeAmount? = nil, onActive: ((RelayGlueHandler) -> Void)? = nil) {
+    /// LAN side: both sides are closed after this long without a byte read either way (nil: never). One timer per
+    /// connection that re-arms itself for what is left when it fires, instead of an `IdleStateHandler` in the
+    /// pipeline (a handler every event passes through, and a promise per write).
+    private let idleTimeout: TimeAmount?
+    private var idleCheck: Scheduled<Void>?
+    /// When this side or its partner last read something.
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+
+    package init(
+        side: Side, halfCloseWait: TimeAmount? = nil, idleTimeout: TimeAmount? = nil,
+        onActive: ((RelayGlueHandler) -> Void)? = nil
+    ) {
         self.side = side
         self.halfCloseWait = halfCloseWait
+        self.idleTimeout = idleTimeout
         self.onActive = onActive
+    }
+
+    /// Arms the idle timer once the channel is active.
+    private func startIdleCheck() {
+        guard let idleTimeout, idleTimeout > .zero, idleCheck == nil, let context, context.channel.isActive else { return }
+        lastActivity = .now()
+        scheduleIdleCheck(in: idleTimeout)
+    }
+
+    private func scheduleIdleCheck(in delay: TimeAmount) {
+        guard let context else { return }
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            idleCheck = nil
+            guard let idleTimeout, self.context != nil else { return }
+            let left = lastActivity + idleTimeout - .now()
+            if left > .zero {
+                scheduleIdleCheck(in: left)
+            } else {
+                idleNote?.say()
+                closeChannel()
+                partner?.closeChannel()
+            }
+        }
+    }
+
+    /// Bytes moved in either direction: the idle clock starts again.
+    private func noteActivity() {
+        if idleTimeout != nil { lastActivity = .now() }
     }
 
     /// Joins the LAN side (self) to its connected upstream; sends the early bytes (maybe none: the codec still
@@ -161,9 +201,12 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         flow?.lanSide = self
+        startIdleCheck()
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         flow?.finalBytes = flow?.finalBytes ?? (bytesRead, partnerBytesRead)
         flow?.lanSide = nil
         heldFIN?.cancel()
@@ -188,10 +231,12 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     package func channelReadComplete(context: ChannelHandlerContext) {
+        if side == .lan { noteActivity() } else { partner?.noteActivity() }
         partner?.partnerFlush()
     }
 
     package func channelActive(context: ChannelHandlerContext) {
+        startIdleCheck()
         context.fireChannelActive()
         if let start = onActive {
             onActive = nil

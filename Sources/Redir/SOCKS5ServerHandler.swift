@@ -186,12 +186,12 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func connect(to target: SocksAddress, context: ChannelHandlerContext) {
         phase = .connecting
         let configuration = front.configuration
-        let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: .seconds(Int64(configuration.halfCloseWaitSeconds)))
+        let lanSide = RelayGlueHandler(
+            side: .lan, halfCloseWait: .seconds(Int64(configuration.halfCloseWaitSeconds)),
+            idleTimeout: .seconds(Int64(configuration.timeoutSeconds)))
         lanSide.flow = flow
         do {
-            try context.pipeline.syncOperations.addHandlers([
-                IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds))), lanSide,
-            ])
+            try context.pipeline.syncOperations.addHandler(lanSide)
         } catch {
             close()
             return

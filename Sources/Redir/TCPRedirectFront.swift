@@ -112,27 +112,28 @@ struct TCPRedirectFront: Sendable {
         else { return channel.close() }
         let flow = registry.track(channel, inbound: configuration.tcpTproxy ? "TProxy" : "Redir")
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
-        let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
+        let idleTimeout = TimeAmount.seconds(Int64(configuration.timeoutSeconds))
         let idleNote = IdleTimeoutNote(
             client: client, target: target, seconds: configuration.timeoutSeconds, logger: logger)
         let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
             if let routes, sniffWait > 0, routes.current.hasDomainRules {
                 // Domain rules: the name in the client's first bytes may decide the route.
-                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait)
+                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout)
                 lanSide.flow = flow
                 lanSide.idleNote = idleNote
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
                     connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
                 }
-                try channel.pipeline.syncOperations.addHandlers([idle, sniffer, lanSide])
+                try channel.pipeline.syncOperations.addHandlers([sniffer, lanSide])
             } else {
-                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
+                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout) {
+                    lanSide in
                     connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
                 lanSide.flow = flow
                 lanSide.idleNote = idleNote
-                try channel.pipeline.syncOperations.addHandlers([idle, lanSide])
+                try channel.pipeline.syncOperations.addHandler(lanSide)
             }
         } catch {
             return channel.close()
