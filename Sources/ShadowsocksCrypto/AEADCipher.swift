@@ -48,12 +48,15 @@ public final class AEADCipher {
 
     /// Re-keys the same context with a new subkey and restarts the nonce at zero (UDP: a salt per packet).
     public func rekey(subkey: [UInt8]) throws {
+        try subkey.withUnsafeBytes { try rekey(subkey: $0) }
+    }
+
+    public func rekey(subkey: UnsafeRawBufferPointer) throws {
         guard subkey.count == method.keySize else {
             throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize) bytes, got \(subkey.count)")
         }
-        let status = subkey.withUnsafeBufferPointer { key in
-            EVP_CipherInit_ex(context, nil, nil, key.baseAddress, nil, -1)
-        }
+        let status = EVP_CipherInit_ex(
+            context, nil, nil, subkey.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, -1)
         guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(rekey)") }
         for index in nonce.indices { nonce[index] = 0 }
     }

@@ -10,42 +10,75 @@ public final class HMACSHA1 {
     /// Fetched once; a fetched algorithm is immutable and may be shared by threads (OpenSSL 3 crypto(7)).
     private nonisolated(unsafe) static let sha1: OpaquePointer? = EVP_MD_fetch(nil, "SHA1", nil)
     private let context: OpaquePointer
-    private var pad = [UInt8](repeating: 0, count: 64)
-    private var inner = [UInt8](repeating: 0, count: 20)
+    /// The padded key (64 bytes) and the inner digest (20), allocated once.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 + 20, alignment: 8)
 
     public init() throws {
-        guard Self.sha1 != nil else { throw CryptoError(.openSSL, "EVP_MD_fetch(SHA1)") }
-        guard let context = EVP_MD_CTX_new() else { throw CryptoError(.openSSL, "EVP_MD_CTX_new") }
+        guard Self.sha1 != nil else {
+            scratch.deallocate()
+            throw CryptoError(.openSSL, "EVP_MD_fetch(SHA1)")
+        }
+        guard let context = EVP_MD_CTX_new() else {
+            scratch.deallocate()
+            throw CryptoError(.openSSL, "EVP_MD_CTX_new")
+        }
         self.context = context
     }
 
     deinit {
         EVP_MD_CTX_free(context)
+        scratch.deallocate()
     }
 
     /// HMAC(key, parts[0] || parts[1] || ...), written to `output` (20 bytes).
     public func authenticate(
         key: UnsafeRawBufferPointer, _ parts: [UnsafeRawBufferPointer], into output: UnsafeMutableRawBufferPointer
     ) throws {
+        try authenticate(key: key, parts.count > 0 ? parts[0] : .init(start: nil, count: 0), into: output) {
+            for part in parts.dropFirst() { try update(part) }
+        }
+    }
+
+    /// HMAC(key, first || second || third), written to `output` (20 bytes); no allocation.
+    public func authenticate(
+        key: UnsafeRawBufferPointer, _ first: UnsafeRawBufferPointer,
+        _ second: UnsafeRawBufferPointer = .init(start: nil, count: 0),
+        _ third: UnsafeRawBufferPointer = .init(start: nil, count: 0), into output: UnsafeMutableRawBufferPointer
+    ) throws {
+        try authenticate(key: key, first, into: output) {
+            try update(second)
+            try update(third)
+        }
+    }
+
+    private func authenticate(
+        key: UnsafeRawBufferPointer, _ first: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        rest: () throws -> Void
+    ) throws {
         precondition(output.count >= Self.outputSize)
-        for index in pad.indices { pad[index] = 0 }
+        let pad = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Self.blockSize])
+        let inner = UnsafeMutableRawBufferPointer(rebasing: scratch[Self.blockSize...])
+        pad.initializeMemory(as: UInt8.self, repeating: 0)
         if key.count > Self.blockSize {
             // RFC 2104 section 2: a key longer than the block is hashed first.
             try start()
             try update(key)
-            try pad.withUnsafeMutableBytes { try finish(into: $0) }
+            try finish(into: pad)
         } else if key.count > 0 {
-            pad.withUnsafeMutableBytes { $0.copyMemory(from: key) }
+            pad.copyMemory(from: key)
         }
-        for index in pad.indices { pad[index] ^= 0x36 }
+        let words = pad.bindMemory(to: UInt64.self)
+        defer { pad.bindMemory(to: UInt8.self) }
+        for index in words.indices { words[index] ^= 0x3636_3636_3636_3636 }
         try start()
-        try pad.withUnsafeBytes { try update($0) }
-        for part in parts { try update(part) }
-        try inner.withUnsafeMutableBytes { try finish(into: $0) }
-        for index in pad.indices { pad[index] ^= 0x36 ^ 0x5C }
+        try update(UnsafeRawBufferPointer(pad))
+        try update(first)
+        try rest()
+        try finish(into: inner)
+        for index in words.indices { words[index] ^= 0x3636_3636_3636_3636 ^ 0x5C5C_5C5C_5C5C_5C5C }
         try start()
-        try pad.withUnsafeBytes { try update($0) }
-        try inner.withUnsafeBytes { try update($0) }
+        try update(UnsafeRawBufferPointer(pad))
+        try update(UnsafeRawBufferPointer(inner))
         try finish(into: output)
     }
 
@@ -68,41 +101,51 @@ public final class HMACSHA1 {
     }
 }
 
-/// RFC 5869 HKDF-SHA1 with info "ss-subkey", the Shadowsocks session subkey, on a reused HMAC context.
+/// RFC 5869 HKDF-SHA1 with info "ss-subkey", the Shadowsocks session subkey, on a reused HMAC context and
+/// scratch memory: no allocation per derivation (one per UDP packet).
 public final class SubkeyDeriver {
     private let hmac: HMACSHA1
     private let masterKey: [UInt8]
     private static let info = Array("ss-subkey".utf8)
+    /// PRK (20 bytes), then the output blocks T(1) T(2) ... (enough for the key).
+    private let scratch: UnsafeMutableRawBufferPointer
+    private let blocks: Int
 
     public init(masterKey: [UInt8]) throws {
         self.hmac = try HMACSHA1()
         self.masterKey = masterKey
+        self.blocks = (masterKey.count + HMACSHA1.outputSize - 1) / HMACSHA1.outputSize
+        self.scratch = .allocate(byteCount: HMACSHA1.outputSize * (1 + blocks), alignment: 8)
+    }
+
+    deinit {
+        scratch.deallocate()
     }
 
     public func subkey(salt: UnsafeRawBufferPointer) throws -> [UInt8] {
-        var prk = [UInt8](repeating: 0, count: HMACSHA1.outputSize)
-        try masterKey.withUnsafeBytes { ikm in
-            try prk.withUnsafeMutableBytes { try hmac.authenticate(key: salt, [ikm], into: $0) }
-        }
-        var output: [UInt8] = []
-        output.reserveCapacity(masterKey.count + HMACSHA1.outputSize)
-        var block = [UInt8](repeating: 0, count: HMACSHA1.outputSize)
-        var counter: UInt8 = 1
-        while output.count < masterKey.count {
-            let previous = counter == 1 ? [] : block
-            try prk.withUnsafeBytes { prkBytes in
-                try previous.withUnsafeBytes { p in
-                    try Self.info.withUnsafeBytes { i in
-                        try withUnsafeBytes(of: counter) { c in
-                            try block.withUnsafeMutableBytes { try hmac.authenticate(key: prkBytes, [p, i, c], into: $0) }
-                        }
-                    }
+        try withSubkey(salt: salt) { Array($0) }
+    }
+
+    /// Derives the subkey for `salt` and lends it to `body` (the bytes are overwritten by the next derivation).
+    public func withSubkey<Result>(
+        salt: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
+        let size = HMACSHA1.outputSize
+        let prk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<size])
+        try masterKey.withUnsafeBytes { ikm in try hmac.authenticate(key: salt, ikm, into: prk) }
+        try Self.info.withUnsafeBytes { info in
+            for index in 0..<blocks {
+                var counter = UInt8(index + 1)
+                let block = UnsafeMutableRawBufferPointer(rebasing: scratch[size * (index + 1)..<size * (index + 2)])
+                let previous =
+                    index == 0
+                    ? UnsafeRawBufferPointer(start: nil, count: 0)
+                    : UnsafeRawBufferPointer(rebasing: scratch[size * index..<size * (index + 1)])
+                try withUnsafeBytes(of: &counter) { c in
+                    try hmac.authenticate(key: UnsafeRawBufferPointer(prk), previous, info, c, into: block)
                 }
             }
-            output += block
-            counter += 1
         }
-        output.removeLast(output.count - masterKey.count)
-        return output
+        return try body(UnsafeRawBufferPointer(rebasing: scratch[size..<size + masterKey.count]))
     }
 }

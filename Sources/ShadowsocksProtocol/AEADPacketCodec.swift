@@ -87,12 +87,11 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
     private func cipher(
         _ slot: ReferenceWritableKeyPath<AEADPacketCodec, AEADCipher?>, salt: UnsafeRawBufferPointer, sealing: Bool
     ) throws -> AEADCipher {
-        let subkey = try subkeys.subkey(salt: salt)
         if let cipher = self[keyPath: slot] {
-            try cipher.rekey(subkey: subkey)
+            try subkeys.withSubkey(salt: salt) { try cipher.rekey(subkey: $0) }
             return cipher
         }
-        let cipher = try AEADCipher(method: key.method, subkey: subkey, sealing: sealing)
+        let cipher = try AEADCipher(method: key.method, subkey: subkeys.subkey(salt: salt), sealing: sealing)
         self[keyPath: slot] = cipher
         return cipher
     }
