@@ -12,19 +12,35 @@ enum OriginalDestination {
         var description: String { "SO_ORIGINAL_DST failed (errno \(errno)): is the connection REDIRECTed by nftables/iptables?" }
     }
 
-    /// Must run on the channel's event loop.
+    /// Must run on the channel's event loop. The family comes from the local address NIO cached at accept, so
+    /// neither a getsockname nor a failing IPv6 lookup for an IPv4 client on a `::` listener is spent on it.
     static func read(from channel: Channel) throws -> SocketAddress {
+        let family: Int32
+        switch channel.localAddress {
+        case .v4: family = AF_INET
+        case .v6(let address): family = address.isIPv4Mapped ? AF_INET : AF_INET6
+        default: family = AF_UNSPEC
+        }
         let result = try channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(
             of: NIOBSDSocket.Handle.self
         ) { fd -> SocketAddress in
             var storage = sockaddr_storage()
             var length = socklen_t(0)
-            let status = c_ss_original_destination(fd, &storage, &length)
+            let status = c_ss_original_destination(fd, family, &storage, &length)
             guard status == 0 else { throw LookupFailed(errno: -status) }
             return try SocketAddress(storage)
         }
         guard let result else { throw LookupFailed(errno: 0) }
         return result
+    }
+}
+
+extension SocketAddress.IPv6Address {
+    /// ::ffff:a.b.c.d, an IPv4 peer of a dual-stack socket.
+    var isIPv4Mapped: Bool {
+        withUnsafeBytes(of: address.sin6_addr) { bytes in
+            bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+        }
     }
 }
 

@@ -25,11 +25,14 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     /// Plaintext bytes this side has read (LAN side: sent up; upstream side: received down).
     private(set) var bytesRead: UInt64 = 0
     /// LAN side: what the controller shows of this flow; it reads the counters through `lanSide`.
+    /// The flow holds this handler only while it is in a pipeline (set in handlerAdded, cleared in handlerRemoved).
     var flow: RelayedFlow? {
-        didSet { flow?.lanSide = self }
+        didSet { if context != nil { flow?.lanSide = self } }
     }
     /// Plaintext bytes the partner has read (LAN side: received down).
     var partnerBytesRead: UInt64 { partner?.bytesRead ?? 0 }
+    /// LAN side: said when the idle timeout closes the connection.
+    var idleNote: IdleTimeoutNote?
     /// LAN side: told the byte counts of both directions when the connection ends.
     package var onClose: ((_ up: UInt64, _ down: UInt64) -> Void)?
     /// LAN bytes that arrived while the upstream was still connecting.
@@ -37,6 +40,8 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     /// Before the upstream is connected, one read is let through so the first client bytes can travel in the
     /// same chunk as the target address.
     private var earlyReadIssued = false
+    /// LAN side: something (at least the target address) has been written to the upstream.
+    private var firstSent = false
     /// LAN side: starts the upstream connection once the accepted channel is active (not before: an upstream
     /// that connects first would find the LAN channel not yet active).
     private var onActive: ((RelayGlueHandler) -> Void)?
@@ -45,10 +50,50 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     private let halfCloseWait: TimeAmount?
     private var heldFIN: Scheduled<Void>?
 
-    package init(side: Side, halfCloseWait: TimeAmount? = nil, onActive: ((RelayGlueHandler) -> Void)? = nil) {
+    /// LAN side: both sides are closed after this long without a byte read either way (nil: never). One timer per
+    /// connection that re-arms itself for what is left when it fires, instead of an `IdleStateHandler` in the
+    /// pipeline (a handler every event passes through, and a promise per write).
+    private let idleTimeout: TimeAmount?
+    private var idleCheck: Scheduled<Void>?
+    /// When this side or its partner last read something.
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+
+    package init(
+        side: Side, halfCloseWait: TimeAmount? = nil, idleTimeout: TimeAmount? = nil,
+        onActive: ((RelayGlueHandler) -> Void)? = nil
+    ) {
         self.side = side
         self.halfCloseWait = halfCloseWait
+        self.idleTimeout = idleTimeout
         self.onActive = onActive
+    }
+
+    /// Arms the idle timer once the channel is active.
+    private func startIdleCheck() {
+        guard let idleTimeout, idleTimeout > .zero, idleCheck == nil, let context, context.channel.isActive else { return }
+        lastActivity = .now()
+        scheduleIdleCheck(in: idleTimeout)
+    }
+
+    private func scheduleIdleCheck(in delay: TimeAmount) {
+        guard let context else { return }
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            idleCheck = nil
+            guard let idleTimeout, self.context != nil else { return }
+            let left = lastActivity + idleTimeout - .now()
+            if left > .zero {
+                scheduleIdleCheck(in: left)
+            } else {
+                idleNote?.say()
+                closeChannel()
+                partner?.closeChannel()
+            }
+        }
+    }
+
+    /// Bytes moved in either direction: the idle clock starts again.
+    private func noteActivity() {
+        if idleTimeout != nil { lastActivity = .now() }
     }
 
     /// Joins the LAN side (self) to its connected upstream; sends the early bytes (maybe none: the codec still
@@ -60,12 +105,29 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
         }
         partner = upstream
         upstream.partner = self
-        upstream.partnerWrite(early ?? context.channel.allocator.buffer(capacity: 0))
-        upstream.partnerFlush()
-        early = nil
+        if let early {
+            self.early = nil
+            sendFirst(early)
+        } else if inputClosed {
+            sendFirst(context.channel.allocator.buffer(capacity: 0))
+        } else {
+            // No client bytes yet. A request already waiting in this event-loop round (the connect and the request
+            // often complete in the same epoll batch) still rides in the header's segment; otherwise the header
+            // leaves alone at the end of the round: a server-first protocol needs it to reach its target.
+            context.eventLoop.assumeIsolated().execute { [self] in
+                if !firstSent, let context = self.context { sendFirst(context.channel.allocator.buffer(capacity: 0)) }
+            }
+        }
         if inputClosed { inputDidClose() }
         partnerBecameWritable()
         upstream.partnerBecameWritable()
+    }
+
+    /// LAN side: the first write to the upstream (the codec puts the target address in front of it).
+    private func sendFirst(_ buffer: ByteBuffer) {
+        firstSent = true
+        partner?.partnerWrite(buffer)
+        partner?.partnerFlush()
     }
 
     // MARK: Calls from the partner
@@ -138,9 +200,15 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
 
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flow?.lanSide = self
+        startIdleCheck()
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+        flow?.finalBytes = flow?.finalBytes ?? (bytesRead, partnerBytesRead)
+        flow?.lanSide = nil
         heldFIN?.cancel()
         heldFIN = nil
         self.context = nil
@@ -151,6 +219,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
         let buffer = unwrapInboundIn(data)
         bytesRead &+= UInt64(buffer.readableBytes)
         if let partner {
+            firstSent = true
             partner.partnerWrite(buffer)
             if side == .upstream { partner.upstreamIsTalking() }
         } else if early == nil {
@@ -162,10 +231,12 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     package func channelReadComplete(context: ChannelHandlerContext) {
+        if side == .lan { noteActivity() } else { partner?.noteActivity() }
         partner?.partnerFlush()
     }
 
     package func channelActive(context: ChannelHandlerContext) {
+        startIdleCheck()
         context.fireChannelActive()
         if let start = onActive {
             onActive = nil
@@ -188,6 +259,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
             inputClosed = true
             inputDidClose()
         } else if event is IdleStateHandler.IdleStateEvent {
+            idleNote?.say()
             closeChannel()
             partner?.closeChannel()
         } else {

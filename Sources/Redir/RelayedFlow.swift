@@ -26,7 +26,9 @@ package final class RelayedFlow {
     /// The member carrying the flow; nil with `direct` false: not connected yet.
     var member: ServerMember?
     var direct = false
-    weak var lanSide: RelayGlueHandler?
+    /// Strong, and cleared by the handler when it leaves its pipeline: a weak reference gave the handler a side
+    /// table, which sent every retain and release of it down the runtime's slow path.
+    var lanSide: RelayGlueHandler?
     /// The totals once the LAN side closed (the handlers may be gone by the time the registry looks).
     var finalBytes: (up: UInt64, down: UInt64)?
     /// UDP: payload bytes the relay counts per datagram (there is no relay handler to read).

@@ -186,12 +186,12 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func connect(to target: SocksAddress, context: ChannelHandlerContext) {
         phase = .connecting
         let configuration = front.configuration
-        let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: .seconds(Int64(configuration.halfCloseWaitSeconds)))
+        let lanSide = RelayGlueHandler(
+            side: .lan, halfCloseWait: .seconds(Int64(configuration.halfCloseWaitSeconds)),
+            idleTimeout: .seconds(Int64(configuration.timeoutSeconds)))
         lanSide.flow = flow
         do {
-            try context.pipeline.syncOperations.addHandlers([
-                IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds))), lanSide,
-            ])
+            try context.pipeline.syncOperations.addHandler(lanSide)
         } catch {
             close()
             return
@@ -203,7 +203,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         front.connector.connect(
-            lanSide, client: "\(client) (socks5)", target: target, on: context.eventLoop,
+            lanSide, client: ClientName(text: "\(client) (socks5)"), target: target, on: context.eventLoop,
             onConnected: { handler.value.connected() },
             onFailure: { error in handler.value.connectFailed(error) })
     }

@@ -67,6 +67,8 @@ struct TCPRedirectFront: Sendable {
 
     private func makeBootstrap(group: EventLoopGroup, bindAddress: SocketAddress) -> ServerBootstrap {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        // Built once per listener, not per accepted connection (it copies the configuration).
+        let connector = self.connector
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -76,7 +78,7 @@ struct TCPRedirectFront: Sendable {
                 AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
             }
             .childChannelInitializer { channel in
-                self.accept(channel)
+                self.accept(channel, connector: connector)
             }
         if configuration.reusePort {
             bootstrap = bootstrap.serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
@@ -89,8 +91,8 @@ struct TCPRedirectFront: Sendable {
     }
 
     /// Runs on the accepted channel's event loop.
-    private func accept(_ channel: Channel) -> EventLoopFuture<Void> {
-        let client = channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
+    private func accept(_ channel: Channel, connector: UpstreamConnector) -> EventLoopFuture<Void> {
+        let client = ClientName(channel.remoteAddress)
         let target: SocksAddress
         do {
             target = try destination(of: channel)
@@ -110,25 +112,28 @@ struct TCPRedirectFront: Sendable {
         else { return channel.close() }
         let flow = registry.track(channel, inbound: configuration.tcpTproxy ? "TProxy" : "Redir")
         let halfCloseWait = TimeAmount.seconds(Int64(configuration.halfCloseWaitSeconds))
-        let idle = IdleStateHandler(allTimeout: .seconds(Int64(configuration.timeoutSeconds)))
-        let idleLog = IdleTimeoutLogger(
+        let idleTimeout = TimeAmount.seconds(Int64(configuration.timeoutSeconds))
+        let idleNote = IdleTimeoutNote(
             client: client, target: target, seconds: configuration.timeoutSeconds, logger: logger)
         let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
             if let routes, sniffWait > 0, routes.current.hasDomainRules {
                 // Domain rules: the name in the client's first bytes may decide the route.
-                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait)
+                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout)
                 lanSide.flow = flow
+                lanSide.idleNote = idleNote
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
-                    self.connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
+                    connector.connect(lanSide, client: client, target: target, sniffed: name, on: channel.eventLoop)
                 }
-                try channel.pipeline.syncOperations.addHandlers([idle, idleLog, sniffer, lanSide])
+                try channel.pipeline.syncOperations.addHandlers([sniffer, lanSide])
             } else {
-                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait) { lanSide in
-                    self.connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
+                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout) {
+                    lanSide in
+                    connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
                 lanSide.flow = flow
-                try channel.pipeline.syncOperations.addHandlers([idle, idleLog, lanSide])
+                lanSide.idleNote = idleNote
+                try channel.pipeline.syncOperations.addHandler(lanSide)
             }
         } catch {
             return channel.close()

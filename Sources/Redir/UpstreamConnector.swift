@@ -33,7 +33,7 @@ struct UpstreamConnector: Sendable {
     /// `onFailure` runs when nothing could be reached, with the last connect error (the LAN side is closed
     /// right after).
     func connect(
-        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, sniffed: String? = nil,
+        _ lanSide: RelayGlueHandler, client: ClientName, target: SocksAddress, sniffed: String? = nil,
         on eventLoop: EventLoop, onConnected: (@Sendable () -> Void)? = nil,
         onFailure: (@Sendable (Error?) -> Void)? = nil
     ) {
@@ -69,7 +69,7 @@ struct UpstreamConnector: Sendable {
 
     /// A bypassed flow: a plain TCP connection to the destination, marked so the gateway's rules let it pass.
     private func connectDirect(
-        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
+        _ lanSide: RelayGlueHandler, client: ClientName, target: SocksAddress, on eventLoop: EventLoop,
         onConnected: (@Sendable () -> Void)?, onFailure: (@Sendable (Error?) -> Void)?
     ) {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
@@ -112,7 +112,7 @@ struct UpstreamConnector: Sendable {
     }
 
     private func connect(
-        _ lanSide: RelayGlueHandler, client: String, target: SocksAddress, on eventLoop: EventLoop,
+        _ lanSide: RelayGlueHandler, client: ClientName, target: SocksAddress, on eventLoop: EventLoop,
         tried: Set<ServerMember>, lastError: Error?, onConnected: (@Sendable () -> Void)?,
         onFailure: (@Sendable (Error?) -> Void)?
     ) {
@@ -149,6 +149,9 @@ struct UpstreamConnector: Sendable {
         let server = member.endpoint
         let key = member.key
         let logger = self.logger
+        // One connect makes one channel: its relay handler is made here and handed back when it connects, instead
+        // of being looked up in the pipeline by type (a walk with a dynamic cast per handler).
+        let upstreamSide = NIOLoopBound(RelayGlueHandler(side: .upstream), eventLoop: eventLoop)
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
         var bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -157,8 +160,7 @@ struct UpstreamConnector: Sendable {
             .channelInitializer { upstream in
                 do {
                     try upstream.pipeline.syncOperations.addHandlers([
-                        ShadowsocksClientCodec(key: key, target: target, logger: logger),
-                        RelayGlueHandler(side: .upstream),
+                        ShadowsocksClientCodec(key: key, target: target, logger: logger), upstreamSide.value,
                     ])
                     return upstream.eventLoop.makeSucceededVoidFuture()
                 } catch {
@@ -185,8 +187,6 @@ struct UpstreamConnector: Sendable {
         } else {
             connecting = bootstrap.connect(host: server.host, port: server.port)
         }
-        return connecting.flatMapThrowing { upstream in
-            try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
-        }
+        return connecting.map { _ in upstreamSide.value }
     }
 }

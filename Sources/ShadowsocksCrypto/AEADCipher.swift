@@ -27,10 +27,10 @@ public final class AEADCipher {
         self.nonce = [UInt8](repeating: 0, count: method.nonceSize)
         let cipher: OpaquePointer? =
             switch method {
-            case .aes128GCM, .blake3AES128GCM: EVP_aes_128_gcm()
-            case .aes192GCM: EVP_aes_192_gcm()
-            case .aes256GCM, .blake3AES256GCM: EVP_aes_256_gcm()
-            case .chacha20IETFPoly1305, .blake3ChaCha20Poly1305: EVP_chacha20_poly1305()
+            case .aes128GCM, .blake3AES128GCM: FetchedCiphers.aes128GCM
+            case .aes192GCM: FetchedCiphers.aes192GCM
+            case .aes256GCM, .blake3AES256GCM: FetchedCiphers.aes256GCM
+            case .chacha20IETFPoly1305, .blake3ChaCha20Poly1305: FetchedCiphers.chacha20Poly1305
             case .aes128CFB, .aes192CFB, .aes256CFB, .aes128CTR, .aes192CTR, .aes256CTR, .chacha20IETF, .chacha20,
                 .rc4MD5:
                 preconditionFailure("checked above: \(method.name) is not AEAD")
@@ -48,12 +48,15 @@ public final class AEADCipher {
 
     /// Re-keys the same context with a new subkey and restarts the nonce at zero (UDP: a salt per packet).
     public func rekey(subkey: [UInt8]) throws {
+        try subkey.withUnsafeBytes { try rekey(subkey: $0) }
+    }
+
+    public func rekey(subkey: UnsafeRawBufferPointer) throws {
         guard subkey.count == method.keySize else {
             throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize) bytes, got \(subkey.count)")
         }
-        let status = subkey.withUnsafeBufferPointer { key in
-            EVP_CipherInit_ex(context, nil, nil, key.baseAddress, nil, -1)
-        }
+        let status = EVP_CipherInit_ex(
+            context, nil, nil, subkey.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, -1)
         guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(rekey)") }
         for index in nonce.indices { nonce[index] = 0 }
     }
@@ -161,4 +164,16 @@ public final class AEADCipher {
             if nonce[index] != 0 { break }
         }
     }
+}
+
+/// The AEAD ciphers fetched once per process: the legacy `EVP_aes_256_gcm()` fetches implicitly at every
+/// context initialisation (754 ns a context against 457 with a fetched cipher; two contexts per TCP connection).
+/// A fetched algorithm is immutable and may be shared by threads (OpenSSL 3 crypto(7)); nil falls back to the
+/// legacy getter.
+private enum FetchedCiphers {
+    nonisolated(unsafe) static let aes128GCM = EVP_CIPHER_fetch(nil, "AES-128-GCM", nil) ?? EVP_aes_128_gcm()
+    nonisolated(unsafe) static let aes192GCM = EVP_CIPHER_fetch(nil, "AES-192-GCM", nil) ?? EVP_aes_192_gcm()
+    nonisolated(unsafe) static let aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) ?? EVP_aes_256_gcm()
+    nonisolated(unsafe) static let chacha20Poly1305 =
+        EVP_CIPHER_fetch(nil, "ChaCha20-Poly1305", nil) ?? EVP_chacha20_poly1305()
 }

@@ -36,18 +36,13 @@ public enum KeyDerivation {
     }
 
     static func hmacSHA1(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 20)
-        var size: UInt32 = 0
-        let result = key.withUnsafeBytes { k in
-            message.withUnsafeBytes { m in
-                digest.withUnsafeMutableBytes { d in
-                    HMAC(
-                        EVP_sha1(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                        m.count, d.baseAddress?.assumingMemoryBound(to: UInt8.self), &size)
-                }
+        var digest = [UInt8](repeating: 0, count: HMACSHA1.outputSize)
+        let hmac = try ThreadLocalHMAC.current()
+        try key.withUnsafeBytes { k in
+            try message.withUnsafeBytes { m in
+                try digest.withUnsafeMutableBytes { try hmac.authenticate(key: k, [m], into: $0) }
             }
         }
-        guard result != nil, size == 20 else { throw CryptoError(.openSSL, "HMAC-SHA1") }
         return digest
     }
 

@@ -9,6 +9,7 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
 
     private let key: MasterKey
     private let subkeys: SubkeyDeriver
+    private let salts = SaltPool()
     private var sealer: AEADCipher?
     private var opener: AEADCipher?
 
@@ -25,21 +26,33 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
         key.method.saltSize + target.encodedLength + payloadCount + key.method.tagSize
     }
 
-    /// Appends one encrypted packet carrying `payload` for `target` to `output`.
+    /// Appends one encrypted packet carrying `payload` for `target` to `output`: salt, address and payload are
+    /// written once into `output` and sealed there in place (no plaintext copy).
     public func seal(target: SocksAddress, payload: ByteBuffer, into output: inout ByteBuffer) throws {
-        let salt = try SecureRandom.bytes(key.method.saltSize)
-        let cipher = try cipher(\.sealer, salt: salt, sealing: true)
-        var plaintext = ByteBuffer()
-        plaintext.reserveCapacity(target.encodedLength + payload.readableBytes)
-        plaintext.writeSocksAddress(target)
-        plaintext.writeImmutableBuffer(payload)
-        output.writeBytes(salt)
-        let sealedCount = plaintext.readableBytes + key.method.tagSize
-        try plaintext.withUnsafeReadableBytes { readable in
-            _ = try output.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { out in
-                try cipher.seal(readable, into: out)
-                return sealedCount
-            }
+        let saltSize = key.method.saltSize
+        let tagSize = key.method.tagSize
+        output.reserveCapacity(minimumWritableBytes: sealedSize(target: target, payloadCount: payload.readableBytes))
+        let saltStart = output.writerIndex
+        try output.writeWithUnsafeMutableBytes(minimumWritableBytes: saltSize) { free in
+            try salts.fill(UnsafeMutableRawBufferPointer(rebasing: free.prefix(saltSize)))
+            return saltSize
+        }
+        let saltOffset = saltStart - output.readerIndex
+        let sealer = try output.withUnsafeReadableBytes { readable in
+            try cipher(\.sealer, salt: UnsafeRawBufferPointer(rebasing: readable[saltOffset..<saltOffset + saltSize]),
+                sealing: true)
+        }
+        let plaintextStart = output.writerIndex
+        output.writeSocksAddress(target)
+        output.writeImmutableBuffer(payload)
+        let plaintextCount = output.writerIndex - plaintextStart
+        output.writeRepeatingByte(0, count: tagSize)
+        let plaintextOffset = plaintextStart - output.readerIndex
+        try output.withUnsafeMutableReadableBytes { readable in
+            let sealed = UnsafeMutableRawBufferPointer(
+                rebasing: readable[plaintextOffset..<plaintextOffset + plaintextCount + tagSize])
+            // In place: AES-GCM and ChaCha20-Poly1305 allow the output to be the input (EVP_EncryptUpdate(3)).
+            try sealer.seal(UnsafeRawBufferPointer(rebasing: sealed.prefix(plaintextCount)), into: sealed)
         }
     }
 
@@ -51,15 +64,16 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
         guard packet.readableBytes >= saltSize + tagSize + 1 else {
             throw ShadowsocksProtocolError(.truncated)
         }
-        let salt = packet.getBytes(at: packet.readerIndex, length: saltSize)!
-        let cipher = try cipher(\.opener, salt: salt, sealing: false)
+        let opener = try packet.withUnsafeReadableBytes { readable in
+            try cipher(\.opener, salt: UnsafeRawBufferPointer(rebasing: readable.prefix(saltSize)), sealing: false)
+        }
         let sealedCount = packet.readableBytes - saltSize
         var plaintext = ByteBuffer()
         do {
             try packet.withUnsafeReadableBytes { readable in
                 let sealed = UnsafeRawBufferPointer(rebasing: readable[saltSize...])
                 _ = try plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount - tagSize) { out in
-                    try cipher.open(sealed, into: out)
+                    try opener.open(sealed, into: out)
                     return sealedCount - tagSize
                 }
             }
@@ -71,14 +85,13 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
     }
 
     private func cipher(
-        _ slot: ReferenceWritableKeyPath<AEADPacketCodec, AEADCipher?>, salt: [UInt8], sealing: Bool
+        _ slot: ReferenceWritableKeyPath<AEADPacketCodec, AEADCipher?>, salt: UnsafeRawBufferPointer, sealing: Bool
     ) throws -> AEADCipher {
-        let subkey = try salt.withUnsafeBytes { try subkeys.subkey(salt: $0) }
         if let cipher = self[keyPath: slot] {
-            try cipher.rekey(subkey: subkey)
+            try subkeys.withSubkey(salt: salt) { try cipher.rekey(subkey: $0) }
             return cipher
         }
-        let cipher = try AEADCipher(method: key.method, subkey: subkey, sealing: sealing)
+        let cipher = try AEADCipher(method: key.method, subkey: subkeys.subkey(salt: salt), sealing: sealing)
         self[keyPath: slot] = cipher
         return cipher
     }

@@ -79,6 +79,23 @@ extension EndToEnd {
             }
         }
     
+        /// A protocol whose server speaks first (SMTP, SSH): the client sends nothing, so the target address must
+        /// reach the Shadowsocks server on its own (the relay holds it back only to the end of an event-loop round,
+        /// for a request to ride with it).
+        @Test("A target that speaks first reaches a client that sends nothing")
+        func targetSpeaksFirst() throws {
+            try Testbed.with { bed in
+                _ = try bed.startChain()
+                let banner = try bed.start(
+                    .wan, name: "banner", ["socat", "TCP-LISTEN:9101,reuseaddr", "SYSTEM:echo banner-from-target"])
+                try bed.waitUntilListening(.wan, port: 9101, for: banner)
+                let client = try bed.run(
+                    .lan, ["socat", "-u", "TCP:\(Testbed.wanIPv4):9101", "STDOUT"], timeout: .seconds(15))
+                #expect(client.succeeded, "\(client.summary)\n\(bed.diagnostics)")
+                #expect(client.stdout.contains("banner-from-target"), "\(client.summary)")
+            }
+        }
+
         /// The other half-close pattern: the client uploads and sends FIN, the target reads until EOF. The held
         /// FIN must reach the target once the server side is quiet (--half-close-wait, 3 s), not at the 60 s idle
         /// timeout.

@@ -65,3 +65,30 @@ import Testing
         #expect(subkey == hex("9cd21fb890a57fbe98653cbadd4d047c"))
     }
 }
+
+@Suite struct HMACSHA1Tests {
+    // RFC 2202 section 3, test cases 1, 2 and 6 (a key longer than SHA-1's 64-byte block is hashed first), and
+    // the empty key and message (Python's hmac module).
+    @Test func rfc2202Vectors() throws {
+        let cases: [(key: [UInt8], message: String, mac: String)] = [
+            ([UInt8](repeating: 0x0b, count: 20), "Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"),
+            (Array("Jefe".utf8), "what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+            ([UInt8](repeating: 0xaa, count: 80), "Test Using Larger Than Block-Size Key - Hash Key First",
+                "aa4ae5e15272d00e95705637ce8a3b55ed402112"),
+            ([], "", "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d"),
+        ]
+        let hmac = try HMACSHA1()
+        for _ in 0..<2 {  // the context is reused: a second round must give the same answers
+            for (key, message, mac) in cases {
+                var output = [UInt8](repeating: 0, count: HMACSHA1.outputSize)
+                try key.withUnsafeBytes { k in
+                    try Array(message.utf8).withUnsafeBytes { m in
+                        try output.withUnsafeMutableBytes { try hmac.authenticate(key: k, [m], into: $0) }
+                    }
+                }
+                #expect(output == hex(mac))
+                #expect(try KeyDerivation.hmacSHA1(key: key, message: Array(message.utf8)) == hex(mac))
+            }
+        }
+    }
+}
