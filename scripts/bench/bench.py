@@ -472,13 +472,8 @@ def machine_description(args: argparse.Namespace) -> dict:
                 cpu_model = line.split(":", 1)[1].strip()
                 break
     repo = os.path.dirname(os.path.dirname(HERE))
-    version_file = os.path.join(repo, "Sources", "Redir", "SSRedirVersion.swift")
-    ours_version = ""
-    if os.path.exists(version_file):
-        with open(version_file) as file:
-            for line in file:
-                if "current" in line and '"' in line:
-                    ours_version = line.split('"')[1]
+    # What the measured binary says of itself: "ss-redir 0.1.0 (commit …, Swift …)".
+    ours_version = command_output([args.ours, "--version"]).splitlines()
     packages = command_output(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "shadowsocks-libev", "iperf3",
                                "wrk", "nginx-light", "curl"])
     return {
@@ -486,8 +481,8 @@ def machine_description(args: argparse.Namespace) -> dict:
         "nproc": os.cpu_count(),
         "cpu_model": cpu_model,
         "kernel": platform.release(),
-        "ours": f"ss-redir {ours_version} ({command_output(['git', '-C', repo, 'rev-parse', '--short', 'HEAD'])}, "
-                f"swift build -c release)",
+        "ours": (ours_version[0] if ours_version else "ss-redir (no --version)")
+                + f", tree {command_output(['git', '-C', repo, 'rev-parse', '--short', 'HEAD'])}",
         "swift": command_output(["swift", "--version"]).splitlines()[0] if command_output(["swift", "--version"]) else "",
         "packages": packages.splitlines(),
         "sing_box": command_output([args.sing_box, "version"]).splitlines()[0] if args.sing_box else "",
