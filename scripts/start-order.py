@@ -27,21 +27,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+from listening import wait_until_listening  # noqa: E402
+
 PASSWORD = "start-order-profile"
 SERVER_PORT = 18388
 TEXT_SYMBOL_TYPES = set("tTwWiu")
-
-
-def listening(port: int) -> bool:
-    wanted = f":{port:04X} "
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as file:
-                if any(wanted in line and line.split()[3] == "0A" for line in file):
-                    return True
-        except OSError:
-            continue
-    return False
 
 
 def profile(name: str, argv: list, port: int, workdir: str) -> list:
@@ -57,11 +48,7 @@ def profile(name: str, argv: list, port: int, workdir: str) -> list:
             raise SystemExit(f"start-order: {name} exited {process.returncode}; see {workdir}/{name}.log")
         return glob.glob(f"{out}.*")
     try:
-        limit = time.monotonic() + 300
-        while not listening(port):
-            if process.poll() is not None or time.monotonic() > limit:
-                raise SystemExit(f"start-order: {name} did not listen on :{port}; see {workdir}/{name}.log")
-            time.sleep(0.2)
+        wait_until_listening(process, port, 300, f"start-order: {name} did not listen on :{port}; see {workdir}/{name}.log")
         time.sleep(1)  # what the bench waits before it reads the resident set
         subprocess.run(["callgrind_control", "--dump", str(process.pid)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
@@ -129,11 +116,7 @@ def main() -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ordered, seen = [], set()
     try:
-        limit = time.monotonic() + 30
-        while not listening(SERVER_PORT):
-            if server.poll() is not None or time.monotonic() > limit:
-                raise SystemExit(f"start-order: ss-server did not listen on :{SERVER_PORT}")
-            time.sleep(0.1)
+        wait_until_listening(server, SERVER_PORT, 30, f"start-order: ss-server did not listen on :{SERVER_PORT}")
         for name, argv, port in runs:
             ran = functions(profile(name, argv, port, workdir)) & defined
             new = sorted(ran - seen)

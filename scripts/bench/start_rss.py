@@ -19,6 +19,8 @@ import subprocess
 import tempfile
 import time
 
+from listening import wait_until_listening
+
 PASSWORD = "start-rss-measurement"
 LIBEV = "/usr/bin/ss-redir"
 
@@ -33,15 +35,6 @@ def smaps_rollup(pid: int) -> dict:
     return figures
 
 
-def listening(port: int) -> bool:
-    wanted = f":{port:04X} "
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(path) as file:
-            if any(wanted in line and line.split()[3] == "0A" for line in file):
-                return True
-    return False
-
-
 def start(binary: str, port: int, workdir: str) -> dict:
     argv = [binary, "-s", "127.0.0.1", "-p", "8388", "-l", str(port), "-k", PASSWORD, "-m", "aes-256-gcm",
             "-u", "--no-delay", "-b", "::"]
@@ -49,11 +42,7 @@ def start(binary: str, port: int, workdir: str) -> dict:
         argv += ["--control", os.path.join(workdir, f"control-{port}.sock")]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        limit = time.monotonic() + 10
-        while not listening(port):
-            if process.poll() is not None or time.monotonic() > limit:
-                raise SystemExit(f"start_rss: {binary} did not listen on :{port}")
-            time.sleep(0.05)
+        wait_until_listening(process, port, 10, f"start_rss: {binary} did not listen on :{port}")
         time.sleep(1.0)  # bench.py's --settle
         return smaps_rollup(process.pid)
     finally:
@@ -71,11 +60,7 @@ def main() -> None:
     server = subprocess.Popen(["ss-server", "-s", "127.0.0.1", "-p", "8388", "-k", PASSWORD, "-m", "aes-256-gcm",
                                "-u", "--no-delay"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        limit = time.monotonic() + 10
-        while not listening(8388):
-            if server.poll() is not None or time.monotonic() > limit:
-                raise SystemExit("start_rss: ss-server (shadowsocks-libev) did not listen on :8388")
-            time.sleep(0.05)
+        wait_until_listening(server, 8388, 10, "start_rss: ss-server (shadowsocks-libev) did not listen on :8388")
         measure(args, workdir, port)
     finally:
         server.terminate()
