@@ -29,7 +29,7 @@ else
     # What --version reports: the commit ("-dirty" with uncommitted changes to tracked files) and the compiler.
     commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
     if [[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit-dirty"; fi
-    swift_version=$("$swift" --version 2>/dev/null | sed -n 's/.*Swift version \([^ ]*\).*/Swift \1/p' | head -n 1)
+    swift_version=$("$swift" --version 2>/dev/null | sed -n 's/.*Swift version \([^ ]*\).*/Swift \1/p' | sed -n 1p)
     scratch=${DEB_SCRATCH:-.build-deb}
     [[ $scratch == /* ]] || scratch="$repo_root/$scratch"
     mkdir -p "$scratch/link"
@@ -109,7 +109,7 @@ if grep -qi swift <<<"$depends"; then fail "Depends names a Swift package: $depe
 # Packed relocations need glibc 2.36 (the GLIBC_ABI_DT_RELR version the binary asks for), which
 # dpkg-shlibdeps does not count: it only looks at the symbols.
 libc_minimum=$(sed -nE 's/.*libc6 \(>= ([^)]*)\).*/\1/p' <<<"$depends")
-if readelf -V "$stage/usr/bin/ss-redir" | grep -q GLIBC_ABI_DT_RELR &&
+if readelf -V "$stage/usr/bin/ss-redir" | grep GLIBC_ABI_DT_RELR >/dev/null &&
     dpkg --compare-versions "${libc_minimum:-0}" lt 2.36; then
     depends=$(sed -E 's/libc6( \([^)]*\))?/libc6 (>= 2.36)/' <<<"$depends")
 fi

@@ -77,7 +77,7 @@ install_dashboard() {
 
 missing=()
 for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    [[ $(dpkg-query -W -f='${Status}' "$package" 2>/dev/null) == *"install ok installed"* ]] || missing+=("$package")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
     install_sing_box

@@ -61,7 +61,7 @@ short_name() {
 }
 
 netns_exists() {
-    ip netns list | cut -d' ' -f1 | grep -qxF -- "$1"
+    ip netns list | cut -d' ' -f1 | grep -xF -- "$1" >/dev/null
 }
 
 up() {

@@ -54,7 +54,8 @@ dpkg-deb -x "$deb" "$work/unpacked"
 dpkg-deb -e "$deb" "$work/control"
 binary="$work/unpacked/usr/bin/ss-redir"
 while read -r library; do
-    path=$(ldconfig -p | awk -v lib="$library" '$1 == lib {print $NF; exit}')
+    # No early exit in the reader: with pipefail, a writer cut off by SIGPIPE fails the whole line.
+    path=$(ldconfig -p | awk -v lib="$library" '$1 == lib && path == "" {path = $NF} END {print path}')
     [[ -n $path ]] || fail "ss-redir needs $library, which this machine does not have"
     owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null ||
         dpkg -S "/usr$path" 2>/dev/null) || fail "ss-redir needs $library ($path), which no Debian package ships"
@@ -104,9 +105,9 @@ ok "dpkg-deb -c lists the $(wc -l <"$expected") expected files, root-owned; ss-s
 
 # --- Size budget (issue 15): the stripped binary <= 25 MB, the package <= 12 MB.
 mb=$((1000 * 1000)) # the budgets are decimal megabytes, the stricter reading
-if readelf -S "$binary" | grep -q '\.symtab'; then fail "/usr/bin/ss-redir is not stripped"; fi
+if readelf -S "$binary" | grep '\.symtab' >/dev/null; then fail "/usr/bin/ss-redir is not stripped"; fi
 # No RUNPATH/RPATH: the loader must never look for libcrypto beside /usr/bin/ss-redir.
-if readelf -d "$binary" | grep -qE '\((RUNPATH|RPATH)\)'; then fail "/usr/bin/ss-redir has a run path: $(readelf -d "$binary" | grep -E 'R(UN)?PATH')"; fi
+if readelf -d "$binary" | grep -E '\((RUNPATH|RPATH)\)' >/dev/null; then fail "/usr/bin/ss-redir has a run path: $(readelf -d "$binary" | grep -E 'R(UN)?PATH')"; fi
 size=$(stat -c %s "$binary")
 ((size <= 25 * mb)) || fail "/usr/bin/ss-redir is $size bytes, over the 25 MB budget"
 echo "size: ss-redir $size bytes ($((size * 10 / mb / 10)).$((size * 10 / mb % 10)) MB) stripped"
@@ -127,7 +128,7 @@ cache=${DEB_TEST_ROOT:-$repo_root/.cache/debian-$suite-minbase}
 if [[ ! -x $cache/usr/bin/apt-get ]]; then
     # The Debian mirror this machine's apt already uses (DEB_TEST_MIRROR overrides it).
     mirror=${DEB_TEST_MIRROR:-$(apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(COMPONENT)' \
-        'Identifier: Packages' | awk -v suite="$suite" '$2 == suite && $3 == "main" && $1 !~ /security/ {print $1; exit}')}
+        'Identifier: Packages' | awk -v suite="$suite" '$2 == suite && $3 == "main" && $1 !~ /security/ && found == "" {found = $1} END {print found}')}
     [[ -n $mirror ]] || fail "no Debian mirror for $suite in this machine's apt sources (set DEB_TEST_MIRROR)"
     rm -rf "$cache.new"
     mkdir -p "$(dirname "$cache")"
@@ -201,7 +202,7 @@ unshare --net bash -euc '
     nft add table inet not_ours
     [[ $(nft list tables | sort | tr "\n" " ") == "table inet not_ours table inet ss_custom table inet ss_redir " ]] ||
         { echo "setup made: $(nft list tables)"; exit 1; }
-    ip rule list | grep -q "fwmark 0x1 lookup 100" || { echo "setup made no policy rule"; exit 1; }
+    ip rule list | grep "fwmark 0x1 lookup 100" >/dev/null || { echo "setup made no policy rule"; exit 1; }
     chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg -r ss-redir
     [[ $(nft list tables) == "table inet not_ours" ]] || { echo "after dpkg -r: $(nft list tables)"; exit 1; }
     if ip rule list | grep -E "fwmark|lookup 100"; then echo "dpkg -r left policy routing behind"; exit 1; fi
