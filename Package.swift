@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "Netfilter", dependencies: ["CMnl", "CNftnl", "IPAddresses"]),
         // IPv4/IPv6 address and range values shared by rules, the resolver and the ruleset builder.
         .target(name: "IPAddresses"),
+        // One seeded generator (SplitMix64) for the pool's random strategy, the tests and the benchmarks.
+        .target(name: "SeededRandom"),
         .target(name: "ShadowsocksCrypto", dependencies: ["CLibCrypto"]),
         .target(
             name: "ShadowsocksProtocol",
@@ -76,7 +78,7 @@ let package = Package(
         .target(
             name: "ServerPool",
             dependencies: [
-                "Config",
+                "Config", "SeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,19 +158,19 @@ let package = Package(
         ),
         .executableTarget(name: "ss-local", dependencies: ["LocalCommand"], path: "Sources/ss-local/Main"),
         // Load and lookup costs of the rule tries (issue 5's figures); run with `swift run -c release rules-benchmark`.
-        .executableTarget(name: "rules-benchmark", dependencies: ["Rules"]),
+        .executableTarget(name: "rules-benchmark", dependencies: ["Rules", "SeededRandom"]),
         .testTarget(
             name: "ResolverTests",
             dependencies: [
-                "Resolver", "IPAddresses",
+                "Resolver", "IPAddresses", "SeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Resolver", "IPAddresses"]),
-        .testTarget(name: "SOCKS5Tests", dependencies: ["SOCKS5", "ShadowsocksProtocol"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Resolver", "IPAddresses", "SeededRandom"]),
+        .testTarget(name: "SOCKS5Tests", dependencies: ["SOCKS5", "ShadowsocksProtocol", "SeededRandom"]),
         .testTarget(
             name: "ShadowsocksServerTests",
             dependencies: [
@@ -195,7 +197,7 @@ let package = Package(
             ]
         ),
         // Golden/ holds the expected nft text, read from the source tree (found via #filePath).
-        .testTarget(name: "NetfilterTests", dependencies: ["Netfilter", "Config"], exclude: ["Golden"]),
+        .testTarget(name: "NetfilterTests", dependencies: ["Netfilter", "Config", "SeededRandom"], exclude: ["Golden"]),
         .testTarget(
             name: "RedirTests",
             dependencies: [
@@ -211,7 +213,7 @@ let package = Package(
             name: "FuzzTests",
             dependencies: [
                 "ShadowsocksProtocol", "ShadowsocksCrypto", "ShadowsocksServer", "SOCKS5", "Config", "Rules", "Resolver",
-                "IPAddresses", .product(name: "NIOCore", package: "swift-nio"),
+                "IPAddresses", "SeededRandom", .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["Corpus"]
         ),

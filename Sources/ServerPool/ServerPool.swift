@@ -2,6 +2,7 @@ import Config
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import SeededRandom
 
 /// The pool of Shadowsocks servers: which members are healthy, how fast they answer, and which one a new flow
 /// should use. Probe results and real connection outcomes both feed the health state: a member is ejected
@@ -48,9 +49,9 @@ public final class ServerPool: Sendable {
         var nextRoundRobin = 0
         /// The random strategy's picks: SplitMix64 seeded once. Spreading load needs no CSPRNG, and
         /// `Int.random` cost a getrandom system call per connection.
-        var randomState: UInt64 = {
-            var generator = SystemRandomNumberGenerator()
-            return generator.next()
+        var random: SplitMix64 = {
+            var system = SystemRandomNumberGenerator()
+            return SplitMix64(seed: system.next())
         }()
         var preferred: ServerMember?
         /// Set from the controller (PUT /proxies/{group}): new flows use it whatever the strategy.
@@ -108,7 +109,7 @@ public final class ServerPool: Sendable {
             case .random:
                 if healthy.count == 1 { return state.entries[healthy[0]].member }
                 let total = healthy.reduce(0) { $0 + state.entries[$1].member.weight }
-                var pick = Int(Self.splitMix64(&state.randomState) % UInt64(total))
+                var pick = Int(state.random.next() % UInt64(total))
                 for index in healthy {
                     pick -= state.entries[index].member.weight
                     if pick < 0 { return state.entries[index].member }
@@ -118,15 +119,6 @@ public final class ServerPool: Sendable {
                 return Self.leastLatency(&state, healthy: healthy)
             }
         }
-    }
-
-    /// SplitMix64 (Steele, Lea, Flood 2014): one 64-bit draw.
-    private static func splitMix64(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     private static func leastLatency(_ state: inout State, healthy: [Int]) -> ServerMember {

@@ -1,5 +1,6 @@
 import IPAddresses
 import Rules
+import SeededRandom
 
 #if canImport(Glibc)
     import Glibc
@@ -10,18 +11,6 @@ import Rules
 // Run: swift run -c release rules-benchmark
 // With `--acl FILE` and/or `--rules [proxy:|bypass:]FILE` arguments it times loading those files instead.
 
-/// SplitMix64, so every run measures the same lists and queries.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// Synthetic rule lists and queries.
 struct Workload {
     static let domainCount = 100_000
@@ -29,7 +18,7 @@ struct Workload {
     static let lookupCount = 1_000_000
     static let keywordCount = 20
 
-    private var random = SplitMix64(state: 2024)
+    private var random = SplitMix64(seed: 2024)  // every run measures the same lists and queries
     private let tlds = ["com", "net", "org", "cn", "io", "de", "jp", "uk", "info", "xyz"]
     private let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
 

@@ -1,6 +1,7 @@
 import IPAddresses
 import NIOCore
 import Testing
+import SeededRandom
 
 @testable import Resolver
 

@@ -1,5 +1,6 @@
 import IPAddresses
 import Testing
+import SeededRandom
 
 @testable import Rules
 
@@ -80,7 +81,7 @@ import Testing
             "^(.*\\.)?ab\\.ab$",
             "^(?:.*\\.)?com$", "(^|.*\\.)b\\.ab$",
         ]
-        var random = SeededGenerator(seed: 7)
+        var random = SplitMix64(seed: 7)
         let labels = ["ab", "b", "com", "x-y", "cab", "c", "xab"]
         for regex in regexes {
             let pattern = try ACLHostPattern.pattern(for: regex)

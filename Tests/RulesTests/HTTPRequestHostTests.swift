@@ -1,4 +1,5 @@
 import Testing
+import SeededRandom
 
 @testable import Rules
 
@@ -59,7 +60,7 @@ import Testing
 
     @Test("Random and mutated input never crashes (seeded)")
     func fuzz() {
-        var random = SeededGenerator(seed: 9112)
+        var random = SplitMix64(seed: 9112)
         let seed = ClientHelloCaptures.curlHTTP
         for iteration in 0..<3000 {
             var bytes = seed

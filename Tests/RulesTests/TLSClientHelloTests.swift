@@ -1,4 +1,5 @@
 import Testing
+import SeededRandom
 
 @testable import Rules
 
@@ -104,7 +105,7 @@ import Testing
 
     @Test("Random and mutated input never crashes and gives a defined answer (seeded)")
     func fuzz() {
-        var random = SeededGenerator(seed: 1305)
+        var random = SplitMix64(seed: 1305)
         let seeds = Self.captures.map(\.1) + [fragmented(ClientHelloCaptures.curl, size: 77)]
         for iteration in 0..<4000 {
             var bytes = seeds[iteration % seeds.count]
