@@ -130,7 +130,7 @@ public struct RedirConfiguration: Sendable {
             controlSocket: settings.controlSocket ?? defaultControlSocket, halfCloseWaitSeconds: halfCloseWait,
             metrics: metrics,
             listenAddresses: settings.localAddresses ?? [defaultListenAddress],
-            localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? false,
+            localPort: localPort, timeoutSeconds: timeout, mode: mode, reusePort: settings.reusePort ?? true,
             noDelay: settings.noDelay ?? true, fastOpen: settings.fastOpen ?? false, nofile: nofile,
             tcpTproxy: settings.tcpTproxy ?? false, mtu: mtu, udpTimeoutSeconds: udpTimeout,
             udpMaxAssociations: udpMaxAssociations, outboundFwmark: fwmark)

@@ -33,8 +33,10 @@ struct TCPRedirectFront: Sendable {
         return connector
     }
 
-    /// Binds every listen address. With `reuse_port`, one listening socket per event loop (the kernel spreads
-    /// connections over them); otherwise one socket whose accepted connections NIO spreads over all loops.
+    /// Binds every listen address. With `reuse_port` (the default), one listening socket per event loop: the
+    /// kernel spreads connections over them and each is served on the loop that accepted it, without a hand-off
+    /// to another thread (docs/performance.md). Otherwise one socket whose accepted connections NIO spreads over
+    /// all loops.
     func bind() async throws -> [Channel] {
         var listeners: [Channel] = []
         do {
@@ -47,12 +49,14 @@ struct TCPRedirectFront: Sendable {
                     // (it stays 0.0.0.0 where IPv6 is off), as the UDP tproxy socket is.
                     if address == "0.0.0.0",
                         let wide = try? SocketAddress(ipAddress: "::", port: configuration.localPort),
+                        (try? probe(wide, first: loop === loops.first)) != nil,
                         let channel = try? await makeBootstrap(group: loop, bindAddress: wide).bind(to: wide).get()
                     {
                         listeners.append(channel)
                         continue
                     }
                     let bindAddress = try SocketAddress(ipAddress: address, port: configuration.localPort)
+                    try probe(bindAddress, first: loop === loops.first)
                     let channel = try await makeBootstrap(group: loop, bindAddress: bindAddress)
                         .bind(to: bindAddress).get()
                     listeners.append(channel)
@@ -65,6 +69,11 @@ struct TCPRedirectFront: Sendable {
         return listeners
     }
 
+    /// Before the first of the per-core listeners: is the port free for a listener without SO_REUSEPORT?
+    private func probe(_ address: SocketAddress, first: Bool) throws {
+        if configuration.reusePort && first { try ListenPortProbe.check(address) }
+    }
+
     private func makeBootstrap(group: EventLoopGroup, bindAddress: SocketAddress) -> ServerBootstrap {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
         // Built once per listener, not per accepted connection (it copies the configuration).
@@ -72,13 +81,20 @@ struct TCPRedirectFront: Sendable {
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
             .serverChannelInitializer { [logger] channel in
                 AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
             }
             .childChannelInitializer { channel in
-                self.accept(channel, connector: connector)
+                // Set in place, not as child channel options (a chain of futures per accepted connection).
+                if let options = channel.syncOptions {
+                    do {
+                        try options.setOption(.allowRemoteHalfClosure, value: true)
+                        try options.setOption(.tcpOption(.tcp_nodelay), value: noDelay)
+                    } catch {
+                        return channel.close()
+                    }
+                }
+                return self.accept(channel, connector: connector)
             }
         if configuration.reusePort {
             bootstrap = bootstrap.serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)

@@ -73,18 +73,16 @@ struct UpstreamConnector: Sendable {
         onConnected: (@Sendable () -> Void)?, onFailure: (@Sendable (Error?) -> Void)?
     ) {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
-        var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
+        let mark = self.mark
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
             .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
             .channelInitializer { upstream in
                 upstream.eventLoop.makeCompletedFuture {
+                    try Self.applyOptions(to: upstream, mark: mark)
                     try upstream.pipeline.syncOperations.addHandler(RelayGlueHandler(side: .upstream))
                 }
             }
-        if let mark {
-            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
-        }
         let connecting: EventLoopFuture<Channel>
         if let address = SocketAddress(target) {
             connecting = bootstrap.connect(to: address)
@@ -143,6 +141,14 @@ struct UpstreamConnector: Sendable {
         }
     }
 
+    /// Half-closure and SO_MARK, set in place from the initializer: a bootstrap's channel options are applied
+    /// as a chain of futures, a few allocations and callbacks each, for every connection.
+    private static func applyOptions(to upstream: Channel, mark: UInt32?) throws {
+        guard let options = upstream.syncOptions else { return }
+        try options.setOption(.allowRemoteHalfClosure, value: true)
+        if let mark { try options.setOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark))) }
+    }
+
     private func connectUpstream(
         member: ServerMember, target: SocksAddress, on eventLoop: EventLoop
     ) -> EventLoopFuture<RelayGlueHandler> {
@@ -153,12 +159,13 @@ struct UpstreamConnector: Sendable {
         // of being looked up in the pipeline by type (a walk with a dynamic cast per handler).
         let upstreamSide = NIOLoopBound(RelayGlueHandler(side: .upstream), eventLoop: eventLoop)
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        let mark = self.mark
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
             .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
             .channelInitializer { upstream in
                 do {
+                    try Self.applyOptions(to: upstream, mark: mark)
                     try upstream.pipeline.syncOperations.addHandlers([
                         ShadowsocksClientCodec(key: key, target: target, logger: logger), upstreamSide.value,
                     ])
@@ -167,9 +174,6 @@ struct UpstreamConnector: Sendable {
                     return upstream.eventLoop.makeFailedFuture(error)
                 }
             }
-        if let mark {
-            bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
-        }
         if configuration.fastOpen {
             // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
             bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)

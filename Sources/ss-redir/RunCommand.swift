@@ -112,8 +112,10 @@ struct RunCommand: AsyncParsableCommand {
 
 
 
-    @Flag(name: .customLong("reuse-port"), help: "One listening socket per core with SO_REUSEPORT.")
-    var reusePort = false
+    @Flag(
+        name: .customLong("reuse-port"), inversion: .prefixedNo,
+        help: "One listening socket per core with SO_REUSEPORT (default: on; --no-reuse-port: one shared socket).")
+    var reusePort: Bool?
 
     @Flag(name: .customLong("no-delay"), help: "TCP_NODELAY on both sides (on by default here).")
     var noDelay = false
@@ -315,7 +317,7 @@ struct RunCommand: AsyncParsableCommand {
         flags.set(\.udpMaxAssociations, udpMaxAssociations, .udpMaxAssociations, "--udp-max-associations")
         flags.set(
             \.maxConnectionsPerClient, maxConnectionsPerClient, .maxConnectionsPerClient, "--max-connections-per-client")
-        flags.set(\.reusePort, reusePort ? true : nil, .reusePort, "--reuse-port")
+        flags.set(\.reusePort, reusePort, .reusePort, reusePort == false ? "--no-reuse-port" : "--reuse-port")
         flags.set(\.noDelay, noDelay ? true : nil, .noDelay, "--no-delay")
         flags.set(\.fastOpen, fastOpen ? true : nil, .fastOpen, "--fast-open")
         flags.set(\.acl, acl, .acl, "--acl")

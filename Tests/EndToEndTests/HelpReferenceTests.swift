@@ -6,13 +6,14 @@ import Testing
 @Suite("Flags reference") struct HelpReferenceTests {
     static let reference = Testbed.repoRoot.appendingPathComponent("docs/config.md")
 
-    /// "-s, --server <server>" → ["-s", "--server"]; only option lines (indented, starting with "-").
+    /// "-s, --server <server>" → ["-s", "--server"], "--reuse-port/--no-reuse-port" → both; only option lines
+    /// (indented, starting with "-").
     static func flags(inHelp help: String) -> Set<String> {
         var flags: Set<String> = []
         for line in help.split(separator: "\n") {
             let trimmed = line.drop { $0 == " " }
             guard line.hasPrefix("  -") else { continue }
-            for word in trimmed.prefix(while: { $0 != "<" }).split(whereSeparator: { $0 == " " || $0 == "," }) {
+            for word in trimmed.prefix(while: { $0 != "<" }).split(whereSeparator: { $0 == " " || $0 == "," || $0 == "/" }) {
                 guard word.hasPrefix("-"), word != "-h", word != "--help", word != "--version" else { continue }
                 flags.insert(String(word))
             }

@@ -32,17 +32,38 @@ extension EndToEnd {
             }
         }
 
-        @Test("--reuse-port: one listening socket per core, all of them serving")
+        @Test("reuse_port by default: one listening socket per core, all of them serving; a second instance is refused")
         func reusePort() throws {
             try Testbed.with { bed in
-                let chain = try bed.startChain(extraRedirArguments: ["--reuse-port"])
+                let chain = try bed.startChain()
                 let listeners = try bed.run(.gw, ["ss", "-Htln", "sport = :\(ProxyChain.redirPort)"])
                 let count = listeners.stdout.split(separator: "\n").count
                 #expect(count == ProcessInfo.processInfo.activeProcessorCount, "\(listeners.stdout)")
+                // Both would set SO_REUSEPORT: without the probe the second would share the port silently.
+                let second = try bed.run(.gw, [
+                    Testbed.ssRedirBinary, "-s", Testbed.wanIPv4, "-p", "8388", "-k", "x", "-l",
+                    "\(ProxyChain.redirPort)", "-b", "::", "--control", bed.path("second.sock"),
+                ], timeout: .seconds(15))
+                #expect(!second.succeeded)
+                #expect(
+                    second.stderr.contains("cannot listen on :: port \(ProxyChain.redirPort)")
+                        && second.stderr.contains("Address already in use"), "\(second.stderr)")
                 for index in 0..<8 {
                     let transfer = try bed.download(size: 32 << 10, tag: "reuse-\(index)")
                     #expect(transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256)
                 }
+                #expect(chain.ssRedir.isRunning)
+            }
+        }
+
+        @Test("--no-reuse-port: one listening socket, serving")
+        func noReusePort() throws {
+            try Testbed.with { bed in
+                let chain = try bed.startChain(extraRedirArguments: ["--no-reuse-port"])
+                let listeners = try bed.run(.gw, ["ss", "-Htln", "sport = :\(ProxyChain.redirPort)"])
+                #expect(listeners.stdout.split(separator: "\n").count == 1, "\(listeners.stdout)")
+                let transfer = try bed.download(size: 32 << 10, tag: "no-reuse")
+                #expect(transfer.curl.succeeded && transfer.sha256 == transfer.expectedSHA256)
                 #expect(chain.ssRedir.isRunning)
             }
         }

@@ -407,10 +407,17 @@ http {{
         server = self.start_ss_server(cipher)
         proxy = self.start_proxy(impl, cipher, udp_phase=scenario.startswith("udp"))
         data = os.path.join(self.workdir, f"perf-{impl}-{scenario}.data")
-        # Frame pointers (fp) walk Swift and NIO frames; dwarf also walks libc/libcrypto (larger files, lower rate).
-        graph = ["--call-graph", "dwarf,32768", "-F", "499"] if self.args.call_graph == "dwarf" else ["-g", "-F", "1999"]
-        perf = subprocess.Popen(["perf", "record", "-q"] + graph + ["-p", str(proxy.pid), "-o", data],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.args.call_graph == "strace":
+            # Syscall counts of every thread instead of samples: what the proxy asks of the kernel per unit of work.
+            data = data.replace(".data", ".strace")
+            recorder = ["strace", "-c", "-f", "-q", "-o", data, "-p", str(proxy.pid)]
+        else:
+            # Frame pointers (fp) walk Swift and NIO frames; dwarf also walks libc/libcrypto (larger files, lower
+            # rate).
+            graph = (["--call-graph", "dwarf,32768", "-F", "499"] if self.args.call_graph == "dwarf"
+                     else ["-g", "-F", "1999"])
+            recorder = ["perf", "record", "-q"] + graph + ["-p", str(proxy.pid), "-o", data]
+        perf = subprocess.Popen(recorder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         figures: dict = {}
         try:
             time.sleep(0.3)
@@ -431,6 +438,8 @@ http {{
             self.stop(proxy)
             self.stop(server)
         log(f"{impl} {scenario}: {({k: round(v, 3) for k, v in figures.items()})}")
+        if self.args.call_graph == "strace":
+            return data
         report = data.replace(".data", ".txt")
         with open(report, "w") as file:
             subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.7",
@@ -516,7 +525,8 @@ def main() -> int:
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
                              "load: up, down, conn, latency, udp200, udp500")
-    parser.add_argument("--call-graph", choices=["fp", "dwarf"], default="fp", help="perf call graphs (--profile)")
+    parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace"], default="fp",
+                        help="perf call graphs, or strace -c syscall counts (--profile)")
     parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")
     args = parser.parse_args()
     args.ciphers = [c for c in args.ciphers.split(",") if c]

@@ -15,7 +15,8 @@
 #                        BENCH_BASELINE_LABEL says what it is in the report
 #   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
 #                        load (up, down, conn, latency, udp200, udp500) and print the top symbols;
-#                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only)
+#                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only);
+#                        BENCH_CALL_GRAPH=strace counts syscalls (strace -c -f) instead of sampling
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
