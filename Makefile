@@ -1,7 +1,7 @@
 # ss-redir: the two commands README promises, and the pieces they are made of.
 SWIFT ?= swift
 
-.PHONY: deps build release test demo bench clean deb test-deb
+.PHONY: deps build release test demo bench bench-micro clean deb test-deb
 
 deps:
 	bash scripts/install-deps.sh
@@ -25,6 +25,9 @@ demo: release
 # one-minute smoke check). Rewrites docs/performance.md's results. Not part of `test`: figures, not verdicts.
 bench: deps
 	bash scripts/bench/run.sh
+
+bench-micro:
+	bash scripts/bench/micro.sh
 
 clean:
 	rm -rf .build .build-deb dist

@@ -159,6 +159,14 @@ let package = Package(
         .executableTarget(name: "ss-local", dependencies: ["LocalCommand"], path: "Sources/ss-local/Main"),
         // Load and lookup costs of the rule tries (issue 5's figures); run with `swift run -c release rules-benchmark`.
         .executableTarget(name: "rules-benchmark", dependencies: ["Rules", "SeededRandom"]),
+        // AEAD seal/open, the stream decoder, session setup, UDP packets, DNS cache hits (issue 8's microbenchmarks);
+        // scripts/bench/micro.sh sets them beside `openssl speed`.
+        .executableTarget(
+            name: "hotpath-benchmark",
+            dependencies: [
+                "Redir", "Resolver", "IPAddresses", "ShadowsocksCrypto", "ShadowsocksProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "ResolverTests",
             dependencies: [

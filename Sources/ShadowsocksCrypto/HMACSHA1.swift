@@ -107,15 +107,13 @@ public final class SubkeyDeriver {
     private let hmac: HMACSHA1
     private let masterKey: [UInt8]
     private static let info = Array("ss-subkey".utf8)
-    /// PRK (20 bytes), then the output blocks T(1) T(2) ... (enough for the key).
+    /// The subkey of the last derivation.
     private let scratch: UnsafeMutableRawBufferPointer
-    private let blocks: Int
 
     public init(masterKey: [UInt8]) throws {
         self.hmac = try HMACSHA1()
         self.masterKey = masterKey
-        self.blocks = (masterKey.count + HMACSHA1.outputSize - 1) / HMACSHA1.outputSize
-        self.scratch = .allocate(byteCount: HMACSHA1.outputSize * (1 + blocks), alignment: 8)
+        self.scratch = .allocate(byteCount: masterKey.count, alignment: 8)
     }
 
     deinit {
@@ -130,22 +128,11 @@ public final class SubkeyDeriver {
     public func withSubkey<Result>(
         salt: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
-        let size = HMACSHA1.outputSize
-        let prk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<size])
-        try masterKey.withUnsafeBytes { ikm in try hmac.authenticate(key: salt, ikm, into: prk) }
-        try Self.info.withUnsafeBytes { info in
-            for index in 0..<blocks {
-                var counter = UInt8(index + 1)
-                let block = UnsafeMutableRawBufferPointer(rebasing: scratch[size * (index + 1)..<size * (index + 2)])
-                let previous =
-                    index == 0
-                    ? UnsafeRawBufferPointer(start: nil, count: 0)
-                    : UnsafeRawBufferPointer(rebasing: scratch[size * index..<size * (index + 1)])
-                try withUnsafeBytes(of: &counter) { c in
-                    try hmac.authenticate(key: UnsafeRawBufferPointer(prk), previous, info, c, into: block)
-                }
+        try masterKey.withUnsafeBytes { ikm in
+            try Self.info.withUnsafeBytes { info in
+                try KeyDerivation.hkdfSHA1(hmac: hmac, key: ikm, salt: salt, info: info, into: scratch)
             }
         }
-        return try body(UnsafeRawBufferPointer(rebasing: scratch[size..<size + masterKey.count]))
+        return try body(UnsafeRawBufferPointer(scratch))
     }
 }

@@ -18,21 +18,57 @@ public enum KeyDerivation {
 
     /// HKDF-SHA1 (RFC 5869) with info "ss-subkey": the per-session subkey from master key and salt.
     public static func sessionSubkey(masterKey: [UInt8], salt: [UInt8]) throws -> [UInt8] {
-        try hkdfSHA1(key: masterKey, salt: salt, info: Array("ss-subkey".utf8), length: masterKey.count)
+        try hkdfSHA1(key: masterKey, salt: salt, info: subkeyInfo, length: masterKey.count)
     }
+
+    private static let subkeyInfo = Array("ss-subkey".utf8)
 
     /// RFC 5869: PRK = HMAC(salt, IKM); T(i) = HMAC(PRK, T(i-1) || info || i); OKM = T(1) || T(2) || ...
     public static func hkdfSHA1(key: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
-        let pseudoRandomKey = try hmacSHA1(key: salt, message: key)
-        var output: [UInt8] = []
-        var block: [UInt8] = []
-        var counter: UInt8 = 1
-        while output.count < length {
-            block = try hmacSHA1(key: pseudoRandomKey, message: block + info + [counter])
-            output += block
-            counter += 1
+        let hmac = try ThreadLocalHMAC.current()
+        return try [UInt8](unsafeUninitializedCapacity: length) { output, initialized in
+            try key.withUnsafeBytes { key in
+                try salt.withUnsafeBytes { salt in
+                    try info.withUnsafeBytes { info in
+                        try hkdfSHA1(hmac: hmac, key: key, salt: salt, info: info, into: UnsafeMutableRawBufferPointer(output))
+                    }
+                }
+            }
+            initialized = length
         }
-        return Array(output.prefix(length))
+    }
+
+    /// HKDF-SHA1 written straight into `output` (its size is L), with PRK and T(i) on the stack: no allocation,
+    /// for the two subkeys of every TCP connection and the one of every UDP packet.
+    public static func hkdfSHA1(
+        hmac: HMACSHA1, key: UnsafeRawBufferPointer, salt: UnsafeRawBufferPointer, info: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws {
+        let size = HMACSHA1.outputSize
+        // RFC 5869 section 2.3: L <= 255 * HashLen.
+        precondition(output.count <= 255 * size, "HKDF-SHA1 output of \(output.count) bytes")
+        try withUnsafeTemporaryAllocation(byteCount: 2 * size, alignment: 8) { scratch in
+            let prk = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<size])
+            let block = UnsafeMutableRawBufferPointer(rebasing: scratch[size...])
+            try hmac.authenticate(key: salt, key, into: prk)
+            var written = 0
+            var previous = 0
+            var counter: UInt8 = 1
+            while written < output.count {
+                try withUnsafeBytes(of: counter) { counter in
+                    // T(i-1) is read before T(i) is written over it (the MAC's output comes last).
+                    try hmac.authenticate(
+                        key: UnsafeRawBufferPointer(prk), UnsafeRawBufferPointer(rebasing: block[0..<previous]), info,
+                        counter, into: block)
+                }
+                let count = min(size, output.count - written)
+                UnsafeMutableRawBufferPointer(rebasing: output[written..<written + count])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: block[0..<count]))
+                written += count
+                previous = size
+                counter &+= 1
+            }
+        }
     }
 
     static func hmacSHA1(key: [UInt8], message: [UInt8]) throws -> [UInt8] {

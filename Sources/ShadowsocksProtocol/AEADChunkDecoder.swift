@@ -40,11 +40,11 @@ public struct AEADChunkDecoder: NIOSingleStepByteToMessageDecoder {
             case .awaitingLength(let cipher):
                 let sealedSize = AEADFraming.lengthFieldSize + key.method.tagSize
                 guard buffer.readableBytes >= sealedSize else { return nil }
-                var field: [UInt8] = [0, 0]
+                var field: (UInt8, UInt8) = (0, 0)  // on the stack: an array here was an allocation per chunk
                 try open(cipher, &buffer, sealedSize: sealedSize) { sealed in
-                    try field.withUnsafeMutableBytes { try cipher.open(sealed, into: $0) }
+                    try withUnsafeMutableBytes(of: &field) { try cipher.open(sealed, into: $0) }
                 }
-                let length = Int(field[0]) << 8 | Int(field[1])
+                let length = Int(field.0) << 8 | Int(field.1)
                 guard length <= AEADFraming.maximumPayload else {
                     state = .failed
                     throw ShadowsocksProtocolError(.chunkTooLarge(length))

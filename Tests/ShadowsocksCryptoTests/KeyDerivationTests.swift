@@ -22,6 +22,20 @@ import Testing
         #expect(okm == hex("085a01ea1b10f36933068b56efa5ad81a4f14b822f5b091568a9cdd4f155fda2c22e422478d305f3f896"))
     }
 
+    // RFC 5869 appendix A.5 (SHA-1, longer inputs and outputs): five blocks, salt and IKM longer than a block.
+    @Test func hkdfSHA1RFC5869Case5() throws {
+        let okm = try KeyDerivation.hkdfSHA1(
+            key: Array(0x00..<0x50), salt: Array(0x60..<0xb0), info: Array(0xb0...0xff), length: 82)
+        #expect(
+            okm == hex(
+                "0bd770a74d1160f7c9f12cd5912a06ebff6adcae899d92191fe4305673ba2ffe8fa3f1a4e5ad79f3f334b3b202b2173c486ea37ce3d397ed034c7f9dfeb15c5e927336d0441f4c4300e2cff0d0900b52d3b4"
+            ))
+        // RFC 5869 A.7: no salt (a HashLen string of zeros), no info.
+        let noSalt = try KeyDerivation.hkdfSHA1(
+            key: [UInt8](repeating: 0x0c, count: 22), salt: [], info: [], length: 42)
+        #expect(noSalt == hex("2c91117204d745f3500d636a62f64f0ab3bae548aa53d423b0d1f27ebba6f5e5673a081d70cce7acfc48"))
+    }
+
     @Test func sessionSubkeyUsesSSSubkeyInfo() throws {
         let master = KeyDerivation.bytesToKey(password: Array("barfoo!".utf8), keyLength: 16)
         let subkey = try KeyDerivation.sessionSubkey(masterKey: master, salt: Array(0..<16))

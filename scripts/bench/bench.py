@@ -411,11 +411,20 @@ http {{
             # Syscall counts of every thread instead of samples: what the proxy asks of the kernel per unit of work.
             data = data.replace(".data", ".strace")
             recorder = ["strace", "-c", "-f", "-q", "-o", data, "-p", str(proxy.pid)]
+        elif self.args.call_graph == "stat":
+            # Event counts (BENCH_STAT_EVENTS, e.g. a uprobe made by `perf probe -x libc.so.6 malloc`).
+            data = data.replace(".data", ".stat")
+            events = os.environ.get("BENCH_STAT_EVENTS", "task-clock,context-switches,cpu-migrations,page-faults")
+            recorder = ["perf", "stat", "-e", events, "-o", data, "-p", str(proxy.pid)]
         else:
             # Frame pointers (fp) walk Swift and NIO frames; dwarf also walks libc/libcrypto (larger files, lower
             # rate).
             graph = (["--call-graph", "dwarf,32768", "-F", "499"] if self.args.call_graph == "dwarf"
                      else ["-g", "-F", "1999"])
+            # BENCH_RECORD_EVENT samples another event, e.g. every call of a `perf probe` uprobe such as malloc.
+            event = os.environ.get("BENCH_RECORD_EVENT")
+            if event:
+                graph = [arg for arg in graph if arg not in ("-F", "1999", "499")] + ["-e", event, "-c", "1"]
             recorder = ["perf", "record", "-q"] + graph + ["-p", str(proxy.pid), "-o", data]
         perf = subprocess.Popen(recorder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         figures: dict = {}
@@ -438,7 +447,7 @@ http {{
             self.stop(proxy)
             self.stop(server)
         log(f"{impl} {scenario}: {({k: round(v, 3) for k, v in figures.items()})}")
-        if self.args.call_graph == "strace":
+        if self.args.call_graph in ("strace", "stat"):
             return data
         report = data.replace(".data", ".txt")
         with open(report, "w") as file:
@@ -525,8 +534,8 @@ def main() -> int:
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
                              "load: up, down, conn, latency, udp200, udp500")
-    parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace"], default="fp",
-                        help="perf call graphs, or strace -c syscall counts (--profile)")
+    parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace", "stat"], default="fp",
+                        help="perf call graphs, strace -c syscall counts or perf stat counts (--profile)")
     parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")
     args = parser.parse_args()
     args.ciphers = [c for c in args.ciphers.split(",") if c]

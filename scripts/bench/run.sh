@@ -16,7 +16,9 @@
 #   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
 #                        load (up, down, conn, latency, udp200, udp500) and print the top symbols;
 #                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only);
-#                        BENCH_CALL_GRAPH=strace counts syscalls (strace -c -f) instead of sampling
+#                        BENCH_CALL_GRAPH=strace counts syscalls (strace -c -f) instead of sampling;
+#                        BENCH_CALL_GRAPH=stat counts BENCH_STAT_EVENTS (perf stat) instead;
+#                        BENCH_RECORD_EVENT=EVENT records every EVENT (a uprobe: perf probe -x libc.so.6 malloc)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -4,11 +4,17 @@ import Resolver
 
 /// The forwarder's answers by (name, type, class), LRU-bounded, each kept for its TTL (RFC 2181, negative
 /// answers per RFC 2308). A hit is served with the TTLs aged by the time it spent here and the asker's id.
-final class DNSAnswerCache: Sendable {
-    struct Key: Hashable, Sendable {
+package final class DNSAnswerCache: Sendable {
+    package struct Key: Hashable, Sendable {
         let name: String
         let type: UInt16
         let questionClass: UInt16
+
+        package init(name: String, type: UInt16, questionClass: UInt16) {
+            self.name = name
+            self.type = type
+            self.questionClass = questionClass
+        }
     }
 
     private struct Entry {
@@ -23,12 +29,12 @@ final class DNSAnswerCache: Sendable {
     private let capacity: Int
     private let counters = NIOLockedValueBox((hits: 0, misses: 0))
 
-    init(capacity: Int = 4096) {
+    package init(capacity: Int = 4096) {
         self.capacity = capacity
         self.state = NIOLockedValueBox(([:], []))
     }
 
-    func lookup(_ key: Key, id: UInt16, now: NIODeadline = .now()) -> DNSMessage? {
+    package func lookup(_ key: Key, id: UInt16, now: NIODeadline = .now()) -> DNSMessage? {
         let found: DNSMessage? = state.withLockedValue { state in
             guard let entry = state.entries[key] else { return nil }
             guard entry.expires > now else {
@@ -50,7 +56,7 @@ final class DNSAnswerCache: Sendable {
         return found
     }
 
-    func store(_ message: DNSMessage, for key: Key, now: NIODeadline = .now()) {
+    package func store(_ message: DNSMessage, for key: Key, now: NIODeadline = .now()) {
         guard let ttl = message.minimumTTL, ttl > 0 else { return }
         let lifetime = TimeAmount.seconds(Int64(min(ttl, Self.maximumTTL)))
         state.withLockedValue { state in
