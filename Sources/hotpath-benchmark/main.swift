@@ -8,10 +8,15 @@ import ShadowsocksProtocol
 // Costs of the relay's hot paths (issue 8), one figure per line, for scripts/bench/micro.sh to set beside
 // `openssl speed` (the crypto ceiling): AEAD seal/open per chunk size, the SIP004 stream encoder/decoder,
 // a session's setup (subkey + cipher context), a UDP packet, a DNS cache hit.
-// Run: swift run -c release hotpath-benchmark [--quick]
+// Run: swift run -c release hotpath-benchmark [--quick] [--only TEXT]  (--only: methods/figures containing TEXT,
+// e.g. to profile one of them)
 // Output: tab-separated `figure  method  bytes  ns-per-op  MB/s` (MB = 10^6 bytes, as openssl speed counts).
 
 let quick = CommandLine.arguments.contains("--quick")
+let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
+func wanted(_ names: String...) -> Bool { only.map { text in names.contains { $0.contains(text) } } ?? true }
 /// Bytes (or operations, for the fixed-cost figures) each timed sample covers, and the samples per figure.
 let bytesPerSample = quick ? 4 << 20 : 32 << 20
 let samples = quick ? 3 : 5
@@ -51,7 +56,7 @@ let aeadMethods: [CipherMethod] = [.aes128GCM, .aes256GCM, .chacha20IETFPoly1305
 let chunkSizes = [16, 64, 256, 1_200, 8_192, AEADFraming.maximumPayload]
 
 // 1. One chunk sealed / opened: a fresh nonce, the data, the tag (openssl speed -aead does the same per op).
-for method in aeadMethods {
+for method in aeadMethods where wanted("seal", "open", method.rawValue) {
     let subkey = try SecureRandom.bytes(method.keySize)
     for size in chunkSizes {
         let plaintext = [UInt8](repeating: 0x5a, count: size)
@@ -98,7 +103,7 @@ for method in aeadMethods {
 // 2. The SIP004 stream: 4 MiB encoded in 48 KiB writes (what the client codec hands the encoder), decoded from
 // 64 KiB reads and from 1 KiB reads (a drip-fed decoder), through NIO's single-step processor as in the relay.
 let streamSize = quick ? 1 << 20 : 4 << 20
-for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] {
+for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] where wanted("stream", method.rawValue) {
     let key = MasterKey(method: method, password: "hotpath-benchmark")
     let plaintext = ByteBuffer(repeating: 0x42, count: streamSize)
     let write = 3 * AEADFraming.maximumPayload
@@ -130,7 +135,7 @@ for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] {
 
 // 3. What every TCP connection pays before its first byte: the two session subkeys (HKDF-SHA1) and cipher
 // contexts, one with a fresh random salt.
-for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] {
+for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] where wanted("session", method.rawValue) {
     let key = MasterKey(method: method, password: "hotpath-benchmark")
     let salt = try SecureRandom.bytes(method.saltSize)
     let setup = try nanosecondsPerOperation(iterations: quick ? 5_000 : 50_000) {
@@ -141,7 +146,7 @@ for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] {
 }
 
 // 4. A 1,200-byte UDP datagram sealed into a SIP004 packet (salt, subkey, address, payload) and opened again.
-for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] {
+for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] where wanted("udp", method.rawValue) {
     let codec = try ShadowsocksUDP.makeCodec(key: MasterKey(method: method, password: "hotpath-benchmark"))
     let payload = ByteBuffer(repeating: 0x17, count: 1_200)
     let target = SocksAddress.ipv4((192, 0, 2, 7), port: 443)
@@ -158,7 +163,7 @@ for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] {
 }
 
 // 5. The DNS forwarder's cache hit: the LAN query parsed, the answer found, re-stamped and serialized.
-do {
+if wanted("dns") {
     let cache = DNSAnswerCache()
     let names = (0..<1_000).map { "host\($0).example.com" }
     for (index, name) in names.enumerated() {
