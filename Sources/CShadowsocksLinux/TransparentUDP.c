@@ -86,6 +86,43 @@ static void read_original_destination(struct msghdr *header, struct sockaddr_sto
     }
 }
 
+/// IPv4-mapped IPv6 (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2) as plain AF_INET, in place.
+static void normalize(struct sockaddr_storage *address) {
+    if (address->ss_family != AF_INET6) return;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)address;
+    if (!IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) return;
+    struct sockaddr_in v4;
+    memset(&v4, 0, sizeof(v4));
+    v4.sin_family = AF_INET;
+    v4.sin_port = v6->sin6_port;
+    memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+    memset(address, 0, sizeof(*address));
+    memcpy(address, &v4, sizeof(v4));
+}
+
+/// Port (network order) and 16 address bytes of an AF_INET/AF_INET6 address; zeros otherwise.
+static void endpoint(const struct sockaddr_storage *address, uint16_t *port, uint64_t words[2]) {
+    words[0] = words[1] = 0;
+    *port = 0;
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        *port = v4->sin_port;
+        memcpy(words, &v4->sin_addr, 4);
+    } else if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        *port = v6->sin6_port;
+        memcpy(words, &v6->sin6_addr, 16);
+    }
+}
+
+static void flow_key(c_ss_datagram *datagram) {
+    uint16_t source_port, destination_port;
+    endpoint(&datagram->source, &source_port, &datagram->flow[1]);
+    endpoint(&datagram->destination, &destination_port, &datagram->flow[3]);
+    datagram->flow[0] = (uint64_t)datagram->source.ss_family | (uint64_t)datagram->destination.ss_family << 16 |
+                        (uint64_t)source_port << 32 | (uint64_t)destination_port << 48;
+}
+
 int c_ss_udp_receive_batch(int fd, c_ss_datagram *datagrams, unsigned int count) {
     if (count > C_SS_MAX_BATCH) count = C_SS_MAX_BATCH;
     struct mmsghdr headers[C_SS_MAX_BATCH];
@@ -117,6 +154,37 @@ int c_ss_udp_receive_batch(int fd, c_ss_datagram *datagrams, unsigned int count)
         datagrams[i].length = headers[i].msg_len;
         datagrams[i].truncated = (headers[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
         read_original_destination(&headers[i].msg_hdr, &datagrams[i].destination);
+        normalize(&datagrams[i].source);
+        normalize(&datagrams[i].destination);
+        flow_key(&datagrams[i]);
     }
     return received;
+}
+
+unsigned int c_ss_udp_send_batch(int fd, const c_ss_outgoing *datagrams, unsigned int count, int *error) {
+    struct mmsghdr headers[C_SS_MAX_BATCH];
+    struct iovec vectors[C_SS_MAX_BATCH];
+    unsigned int sent = 0;
+    *error = 0;
+    while (sent < count) {
+        unsigned int chunk = count - sent < C_SS_MAX_BATCH ? count - sent : C_SS_MAX_BATCH;
+        memset(headers, 0, sizeof(struct mmsghdr) * chunk);
+        for (unsigned int i = 0; i < chunk; i++) {
+            const c_ss_outgoing *datagram = &datagrams[sent + i];
+            vectors[i].iov_base = (void *)datagram->data;
+            vectors[i].iov_len = datagram->length;
+            headers[i].msg_hdr.msg_name = (void *)datagram->address;
+            headers[i].msg_hdr.msg_namelen = datagram->address_length;
+            headers[i].msg_hdr.msg_iov = &vectors[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        int result = sendmmsg(fd, headers, chunk, MSG_DONTWAIT);
+        if (result < 0) {
+            if (errno == EINTR) continue;
+            *error = errno;
+            return sent;
+        }
+        sent += (unsigned int)result;
+    }
+    return sent;
 }

@@ -523,7 +523,7 @@ def main() -> int:
     parser.add_argument("--ciphers", default="aes-256-gcm,chacha20-ietf-poly1305")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3/wrk run")
-    parser.add_argument("--udp-rates", default="200,500", help="offered UDP rates, Mbit/s")
+    parser.add_argument("--udp-rates", default="200,500,1000", help="offered UDP rates, Mbit/s")
     parser.add_argument("--idle-connections", type=int, default=2000)
     parser.add_argument("--ttfb-requests", type=int, default=200)
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after a proxy starts before measuring")

@@ -37,7 +37,7 @@ else
     ciphers=${BENCH_CIPHERS:-aes-256-gcm,chacha20-ietf-poly1305}
     idle=${BENCH_IDLE:-2000} ttfb=200 docs=${BENCH_DOCS:-1}
 fi
-udp_rates=${BENCH_UDP_RATES:-200,500}
+udp_rates=${BENCH_UDP_RATES:-200,500,1000}
 
 missing=()
 for tool in iperf3 wrk nginx curl ss-server ss-redir nft python3; do
