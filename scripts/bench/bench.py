@@ -461,6 +461,8 @@ http {{
             server = self.start_ss_server(cipher)
             for round_index in range(self.args.rounds):
                 for phase, session in (("tcp", self.tcp_session), ("udp", self.udp_session)):
+                    if phase not in self.args.phases:
+                        continue
                     for impl in self.args.impls:
                         self.check_deadline()
                         log(f"{cipher} round {round_index + 1}/{self.args.rounds} {phase} {impl}")
@@ -524,6 +526,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3/wrk run")
     parser.add_argument("--udp-rates", default="200,500,1000", help="offered UDP rates, Mbit/s")
+    parser.add_argument("--phases", default="tcp,udp", help="which sessions to run: tcp, udp or both")
     parser.add_argument("--idle-connections", type=int, default=2000)
     parser.add_argument("--ttfb-requests", type=int, default=200)
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after a proxy starts before measuring")
@@ -540,6 +543,7 @@ def main() -> int:
     args = parser.parse_args()
     args.ciphers = [c for c in args.ciphers.split(",") if c]
     args.udp_rates = [int(r) for r in args.udp_rates.split(",") if r]
+    args.phases = [p for p in args.phases.split(",") if p in ("tcp", "udp")]
     args.impls = (["ours", "ss-libev"] + (["sing-box"] if args.sing_box else [])
                   + (["baseline"] if args.baseline else []))
     if args.only:
