@@ -141,6 +141,13 @@ final class UDPTransparentRelay {
     private func makeAssociation(
         key: UDPAssociation.Key, flow: UDPFlowKey, target: SocksAddress, path: UDPUploadPath?, now: NIODeadline
     ) -> UDPAssociation? {
+        if associations.count >= configuration.udpMaxAssociations {
+            // The receiver thread's sends reach the LRU order at sweeps: bring the oldest up to date before choosing.
+            var checked = 0
+            while checked < associations.count, let oldest = associations.oldest, collect(oldest.value) {
+                checked += 1
+            }
+        }
         if associations.count >= configuration.udpMaxAssociations, let oldest = associations.oldest {
             associations.remove(oldest.key)
             close(oldest.value)
@@ -285,16 +292,18 @@ final class UDPTransparentRelay {
         return descriptor
     }
 
-    /// Brings what the receiver thread did for `association` into the loop's books: activity and bytes.
-    private func collect(_ association: UDPAssociation) {
-        guard let sender = association.sender else { return }
-        let active = NIODeadline.uptimeNanoseconds(sender.lastActive.load(ordering: .relaxed))
-        if active > association.lastActive {
-            association.lastActive = active
-            associations.touch(association.key)
-        }
+    /// Brings what the receiver thread did for `association` into the loop's books: activity and bytes. Returns
+    /// whether it was active since the loop last looked (it is then the most recently used).
+    @discardableResult
+    private func collect(_ association: UDPAssociation) -> Bool {
+        guard let sender = association.sender else { return false }
         let bytes = sender.unreportedBytes.exchange(0, ordering: .relaxed)
         association.relayedFlow?.datagramBytes.up &+= bytes
+        let active = NIODeadline.uptimeNanoseconds(sender.lastActive.load(ordering: .relaxed))
+        guard active > association.lastActive else { return false }
+        association.lastActive = active
+        associations.touch(association.key)
+        return true
     }
 
     private func close(_ association: UDPAssociation) {

@@ -37,8 +37,10 @@ int c_ss_udp_tproxy_socket(const struct sockaddr *address, socklen_t length, int
 /// Returns how many were received, 0 on timeout, or -errno.
 int c_ss_udp_receive_batch(int fd, c_ss_datagram *datagrams, unsigned int count);
 
-/// Sends `count` datagrams on `fd` with sendmmsg(2) (as many calls as it takes, retrying EINTR). Returns how many
-/// were sent; on an error (EAGAIN on a full send buffer, ENOBUFS, ...) the rest are not sent and *error is set to errno.
+/// Sends `count` datagrams on `fd`: runs of equal-sized ones to the same address (the same `address` pointer) as one
+/// UDP GSO send each (UDP_SEGMENT; falls back when the kernel refuses it), the rest with sendmmsg(2); retries
+/// EINTR. Returns how many were sent; on an error (EAGAIN on a full send buffer, ENOBUFS, ...) the rest are not
+/// sent and *error is set to errno.
 unsigned int c_ss_udp_send_batch(int fd, const c_ss_outgoing *datagrams, unsigned int count, int *error);
 
 /// Marks a TCP listening socket transparent (for `tproxy` of TCP): IP_TRANSPARENT, and IPV6_TRANSPARENT on
