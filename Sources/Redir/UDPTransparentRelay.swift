@@ -230,6 +230,7 @@ final class UDPTransparentRelay {
                         address: target.encoded, maximumPacket: maximumPacket, destination: association.server,
                         now: association.lastActive)
                     association.sender = sender
+                    association.relayedFlow?.datagramSender = sender
                     sending[key] = association
                     path.add(sender)
                 }
@@ -310,6 +311,7 @@ final class UDPTransparentRelay {
         if let sender = association.sender {
             collect(association)
             association.sender = nil
+            association.relayedFlow?.datagramSender = nil
             if sending[association.key] === association { sending.removeValue(forKey: association.key) }
             association.uploadPath?.retire(sender)
         }
