@@ -282,7 +282,8 @@ final class UDPTransparentRelay {
     /// An unconnected UDP socket bound to the wildcard address of `family`, any port.
     private static func boundSocket(family: NIOBSDSocket.ProtocolFamily) throws -> Int32 {
         let address = try SocketAddress(ipAddress: family == .inet6 ? "::" : "0.0.0.0", port: 0)
-        let descriptor = Glibc.socket(family == .inet6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let descriptor = Glibc.socket(family == .inet6 ? AF_INET6 : AF_INET, type, 0)
         guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         let status = address.withSockAddr { pointer, length in Glibc.bind(descriptor, pointer, socklen_t(length)) }
         guard status == 0 else {

@@ -53,7 +53,8 @@ public final class SubkeyDeriver {
                 var counter = UInt8(index + 1)
                 let start = prkStart + size * (index + 1)
                 let block = UnsafeMutableRawBufferPointer(rebasing: scratch[start..<start + size])
-                let previous = UnsafeRawBufferPointer(rebasing: scratch[start - size..<start].prefix(index == 0 ? 0 : size))
+                let previous = UnsafeRawBufferPointer(
+                    rebasing: scratch[start - size..<start].prefix(index == 0 ? 0 : size))
                 try withUnsafeBytes(of: &counter) { c in
                     try mac(previous, info, c, inner: inner, into: block)
                 }

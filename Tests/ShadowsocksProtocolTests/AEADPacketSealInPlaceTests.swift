@@ -14,7 +14,8 @@ import Testing
         region.replaceSubrange(before..<before + payload.count, with: payload)
         let range = try region.withUnsafeMutableBytes { packet in
             try target.encoded.withUnsafeBytes { address in
-                try codec.sealInPlace(address: address, packet: packet, payloadOffset: before, payloadCount: payload.count)
+                try codec.sealInPlace(
+                    address: address, packet: packet, payloadOffset: before, payloadCount: payload.count)
             }
         }
         return Array(region[range])

@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import secrets
 import signal
@@ -403,23 +402,15 @@ http {{
         return figures
 
     def profile(self, scenario: str, impl: str, cipher: str) -> str:
-        """Runs one scenario with `perf record` (or syscall counting) attached to the proxy; returns the report path."""
+        """Runs one scenario with `perf record` attached to the proxy; returns the report path."""
         self.start_wan_services()
         server = self.start_ss_server(cipher)
         proxy = self.start_proxy(impl, cipher, udp_phase=scenario.startswith("udp"))
-        data = os.path.join(self.workdir, f"{self.args.tracer}-{impl}-{scenario}.data")
-        if self.args.tracer == "syscalls":
-            # Counts from the syscall tracepoints (strace would slow the proxy and change its batching); divide
-            # by the datagrams or connections of the load for a per-unit figure.
-            tracer = subprocess.Popen(["perf", "stat", "-e", "syscalls:sys_enter_*", "-e", "context-switches",
-                                       "-p", str(proxy.pid), "-o", data],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        else:
-            # Frame pointers (fp) walk Swift and NIO frames; dwarf also walks libc/libcrypto (larger, lower rate).
-            graph = (["--call-graph", "dwarf,32768", "-F", "499"] if self.args.call_graph == "dwarf"
-                     else ["-g", "-F", "1999"])
-            tracer = subprocess.Popen(["perf", "record", "-q"] + graph + ["-p", str(proxy.pid), "-o", data],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        data = os.path.join(self.workdir, f"perf-{impl}-{scenario}.data")
+        # Frame pointers (fp) walk Swift and NIO frames; dwarf also walks libc/libcrypto (larger files, lower rate).
+        graph = ["--call-graph", "dwarf,32768", "-F", "499"] if self.args.call_graph == "dwarf" else ["-g", "-F", "1999"]
+        perf = subprocess.Popen(["perf", "record", "-q"] + graph + ["-p", str(proxy.pid), "-o", data],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         figures: dict = {}
         try:
             time.sleep(0.3)
@@ -429,25 +420,18 @@ http {{
                 "conn": lambda: self.new_connections(proxy, figures),
                 "latency": lambda: self.keepalive_latency(figures),
             }
-            rate = re.fullmatch(r"udp(\d+)", scenario)
-            if rate:
-                actions[scenario] = lambda: self.udp(proxy, int(rate.group(1)), figures)
+            # udpRATE: RATE Mbit/s offered (udp200, udp500, udp1000, ...).
+            if scenario.startswith("udp") and scenario[3:].isdigit():
+                actions[scenario] = lambda: self.udp(proxy, int(scenario[3:]), figures)
             if scenario not in actions:
                 raise BenchError(f"unknown scenario {scenario} ({', '.join(actions)}, udpRATE)")
             actions[scenario]()
         finally:
-            tracer.send_signal(signal.SIGINT)
-            tracer.wait(timeout=60)
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
             self.stop(proxy)
             self.stop(server)
         log(f"{impl} {scenario}: {({k: round(v, 3) for k, v in figures.items()})}")
-        if self.args.tracer == "syscalls":
-            report = data.replace(".data", ".txt")
-            with open(data) as source, open(report, "w") as file:
-                counts = [line for line in source if re.match(r"\s+[\d,]+\s+\S", line)
-                          and not re.match(r"\s+0\s", line)]
-                file.write("".join(sorted(counts, key=lambda line: -int(line.split()[0].replace(",", "")))))
-            return report
         report = data.replace(".data", ".txt")
         with open(report, "w") as file:
             subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.7",
@@ -535,10 +519,8 @@ def main() -> int:
     parser.add_argument("--out", help="results JSON")
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
-                             "load: up, down, conn, latency, udpRATE (udp200: 200 Mbit/s offered)")
+                             "load: up, down, conn, latency, udp200, udp500")
     parser.add_argument("--call-graph", choices=["fp", "dwarf"], default="fp", help="perf call graphs (--profile)")
-    parser.add_argument("--tracer", choices=["perf", "syscalls"], default="perf",
-                        help="--profile: perf record, or perf stat of the syscall tracepoints (counts per syscall)")
     parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")
     args = parser.parse_args()
     args.ciphers = [c for c in args.ciphers.split(",") if c]

@@ -15,9 +15,8 @@
 #   BENCH_BASELINE=PATH  also measure another build of ours (e.g. before a change) as a column `baseline`;
 #                        BENCH_BASELINE_LABEL says what it is in the report
 #   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
-#                        load (up, down, conn, latency, udpRATE e.g. udp500) and print the top symbols;
-#                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only);
-#                        BENCH_TRACER=syscalls counts the proxy's syscalls (perf stat) instead
+#                        load (up, down, conn, latency, udp200, udp500) and print the top symbols;
+#                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -92,7 +91,7 @@ fi
 if [[ -n ${BENCH_PROFILE:-} ]]; then
     "$python" -B "$here/bench.py" --prefix "$prefix" --ours "$ours" --sing-box "$sing_box" \
         --ciphers "$ciphers" --duration "$duration" --only "${BENCH_ONLY:-ours}" --workdir "$workdir" \
-        --profile "$BENCH_PROFILE" --call-graph "${BENCH_CALL_GRAPH:-fp}" --tracer "${BENCH_TRACER:-perf}"
+        --profile "$BENCH_PROFILE" --call-graph "${BENCH_CALL_GRAPH:-fp}"
     exit
 fi
 
