@@ -71,6 +71,8 @@ final class TransparentDatagramReceiver: Sendable {
             let count = slots.withUnsafeMutableBufferPointer {
                 c_ss_udp_receive_batch(fd, $0.baseAddress, UInt32(Self.batchSize))
             }
+            // Also on a timeout: retired senders' descriptors are closed within one receive timeout.
+            upload.takeMail()
             guard count > 0 else {
                 if count < 0 && -count != EINTR && -count != EBADF {
                     // A persistent error would spin; back off a little.
@@ -78,7 +80,6 @@ final class TransparentDatagramReceiver: Sendable {
                 }
                 continue
             }
-            upload.takeMail()
             let now = NIODeadline.now().uptimeNanoseconds
             var batch: [ReceivedDatagram] = []
             for index in 0..<Int(count) {
