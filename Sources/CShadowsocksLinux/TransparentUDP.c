@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -86,6 +87,43 @@ static void read_original_destination(struct msghdr *header, struct sockaddr_sto
     }
 }
 
+/// IPv4-mapped IPv6 (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2) as plain AF_INET, in place.
+static void normalize(struct sockaddr_storage *address) {
+    if (address->ss_family != AF_INET6) return;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)address;
+    if (!IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) return;
+    struct sockaddr_in v4;
+    memset(&v4, 0, sizeof(v4));
+    v4.sin_family = AF_INET;
+    v4.sin_port = v6->sin6_port;
+    memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+    memset(address, 0, sizeof(*address));
+    memcpy(address, &v4, sizeof(v4));
+}
+
+/// Port (network order) and 16 address bytes of an AF_INET/AF_INET6 address; zeros otherwise.
+static void endpoint(const struct sockaddr_storage *address, uint16_t *port, uint64_t words[2]) {
+    words[0] = words[1] = 0;
+    *port = 0;
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        *port = v4->sin_port;
+        memcpy(words, &v4->sin_addr, 4);
+    } else if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        *port = v6->sin6_port;
+        memcpy(words, &v6->sin6_addr, 16);
+    }
+}
+
+static void flow_key(c_ss_datagram *datagram) {
+    uint16_t source_port, destination_port;
+    endpoint(&datagram->source, &source_port, &datagram->flow[1]);
+    endpoint(&datagram->destination, &destination_port, &datagram->flow[3]);
+    datagram->flow[0] = (uint64_t)datagram->source.ss_family | (uint64_t)datagram->destination.ss_family << 16 |
+                        (uint64_t)source_port << 32 | (uint64_t)destination_port << 48;
+}
+
 int c_ss_udp_receive_batch(int fd, c_ss_datagram *datagrams, unsigned int count) {
     if (count > C_SS_MAX_BATCH) count = C_SS_MAX_BATCH;
     struct mmsghdr headers[C_SS_MAX_BATCH];
@@ -117,6 +155,134 @@ int c_ss_udp_receive_batch(int fd, c_ss_datagram *datagrams, unsigned int count)
         datagrams[i].length = headers[i].msg_len;
         datagrams[i].truncated = (headers[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
         read_original_destination(&headers[i].msg_hdr, &datagrams[i].destination);
+        normalize(&datagrams[i].source);
+        normalize(&datagrams[i].destination);
+        flow_key(&datagrams[i]);
     }
     return received;
+}
+
+/* UDP GSO (UDP_SEGMENT, Linux 4.18): equal-sized datagrams to one address leave as one buffer that the stack
+   carries as a single packet and cuts at the last moment (or the NIC does), instead of each walking routing and
+   netfilter on its own. The largest segment tried; lowered when the kernel refuses a size (EINVAL: larger than the
+   path MTU), 0 when it refuses GSO altogether (EIO: no checksum offload, ENOPROTOOPT: an old kernel). */
+static _Atomic int gso_limit = 1472;
+/* udp(7): at most 64 segments a send (UDP_MAX_SEGMENTS before Linux 6.x), and one IP packet's worth of payload. */
+#define C_SS_GSO_MAX_SEGMENTS 64
+#define C_SS_GSO_MAX_BYTES 65000
+
+/* Sends `count` datagrams (at most C_SS_MAX_BATCH), each on its own, with sendmmsg. */
+static unsigned int send_each(int fd, const c_ss_outgoing *datagrams, unsigned int count, int *error) {
+    struct mmsghdr headers[C_SS_MAX_BATCH];
+    struct iovec vectors[C_SS_MAX_BATCH];
+    unsigned int sent = 0;
+    memset(headers, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        vectors[i].iov_base = (void *)datagrams[i].data;
+        vectors[i].iov_len = datagrams[i].length;
+        headers[i].msg_hdr.msg_name = (void *)datagrams[i].address;
+        headers[i].msg_hdr.msg_namelen = datagrams[i].address_length;
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (sent < count) {
+        int result = sendmmsg(fd, headers + sent, count - sent, MSG_DONTWAIT);
+        if (result < 0) {
+            if (errno == EINTR) continue;
+            *error = errno;
+            return sent;
+        }
+        sent += (unsigned int)result;
+    }
+    return sent;
+}
+
+/* Sends datagrams[0..<count] (same address, all `size` bytes but the last, which may be shorter) as one GSO send.
+   Returns 1 if sent, 0 if the kernel refused it (the limit is lowered), -errno on another error. */
+static int send_segmented(int fd, const c_ss_outgoing *datagrams, unsigned int count, size_t size) {
+    struct iovec vectors[C_SS_GSO_MAX_SEGMENTS];
+    union {
+        char bytes[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
+    for (unsigned int i = 0; i < count; i++) {
+        vectors[i].iov_base = (void *)datagrams[i].data;
+        vectors[i].iov_len = datagrams[i].length;
+    }
+    struct msghdr header = {
+        .msg_name = (void *)datagrams[0].address,
+        .msg_namelen = datagrams[0].address_length,
+        .msg_iov = vectors,
+        .msg_iovlen = count,
+        .msg_control = control.bytes,
+        .msg_controllen = sizeof(control.bytes),
+    };
+    struct cmsghdr *message = CMSG_FIRSTHDR(&header);
+    message->cmsg_level = SOL_UDP;
+    message->cmsg_type = UDP_SEGMENT;
+    message->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t segment = (uint16_t)size;
+    memcpy(CMSG_DATA(message), &segment, sizeof(segment));
+    ssize_t result;
+    do {
+        result = sendmsg(fd, &header, MSG_DONTWAIT);
+    } while (result < 0 && errno == EINTR);
+    if (result >= 0) return 1;
+    if (errno == EINVAL) {
+        gso_limit = (int)size - 1;
+        return 0;
+    }
+    if (errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
+        gso_limit = 0;
+        return 0;
+    }
+    return -errno;
+}
+
+unsigned int c_ss_udp_send_batch(int fd, const c_ss_outgoing *datagrams, unsigned int count, int *error) {
+    unsigned int sent = 0;
+    *error = 0;
+    while (sent < count) {
+        /* A run that GSO can carry: same address, equal sizes but a shorter last one, within the limits. */
+        const c_ss_outgoing *first = &datagrams[sent];
+        size_t size = first->length;
+        unsigned int run = 1;
+        size_t bytes = size;
+        if ((int)size <= gso_limit) {
+            while (sent + run < count && run < C_SS_GSO_MAX_SEGMENTS && datagrams[sent + run - 1].length == size &&
+                   datagrams[sent + run].length <= size && datagrams[sent + run].length > 0 &&
+                   datagrams[sent + run].address == first->address &&
+                   bytes + datagrams[sent + run].length <= C_SS_GSO_MAX_BYTES) {
+                bytes += datagrams[sent + run].length;
+                run++;
+            }
+        }
+        if (run > 1) {
+            int result = send_segmented(fd, first, run, size);
+            if (result == 1) {
+                sent += run;
+                continue;
+            }
+            if (result < 0) {
+                *error = -result;
+                return sent;
+            }
+            /* Refused: these go one by one (and the next runs by the new limit). */
+        }
+        /* The datagrams up to the next run GSO could take go together in one sendmmsg. */
+        unsigned int plain = run;
+        if (run == 1) {
+            while (sent + plain < count && plain < C_SS_MAX_BATCH &&
+                   !((int)datagrams[sent + plain].length <= gso_limit && sent + plain + 1 < count &&
+                     datagrams[sent + plain + 1].length <= datagrams[sent + plain].length &&
+                     datagrams[sent + plain + 1].address == datagrams[sent + plain].address)) {
+                plain++;
+            }
+        }
+        unsigned int done = send_each(fd, first, plain, error);
+        sent += done;
+        if (done < plain) return sent;
+    }
+    return sent;
 }

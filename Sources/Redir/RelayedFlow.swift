@@ -3,6 +3,7 @@ import Controller
 import NIOCore
 import Rules
 import ShadowsocksProtocol
+import Synchronization
 
 /// What the controller shows of one relayed TCP flow: where it comes from and goes, which rule decided it and
 /// which member carries it. Touched only on its channel's event loop (the fronts and the connector fill it
@@ -33,6 +34,8 @@ package final class RelayedFlow {
     var finalBytes: (up: UInt64, down: UInt64)?
     /// UDP: payload bytes the relay counts per datagram (there is no relay handler to read).
     var datagramBytes: (up: UInt64, down: UInt64) = (0, 0)
+    /// UDP TPROXY: the receiver thread's sender, whose bytes the relay has not added to `datagramBytes` yet.
+    var datagramSender: UDPUpstreamSender?
 
     init(network: String = "tcp", inbound: String, source: SocketAddress?) {
         self.network = network
@@ -43,7 +46,10 @@ package final class RelayedFlow {
 
     var bytes: (up: UInt64, down: UInt64) {
         if let finalBytes { return finalBytes }
-        guard let lanSide else { return datagramBytes }
+        guard let lanSide else {
+            let unreported = datagramSender?.unreportedBytes.load(ordering: .relaxed) ?? 0
+            return (datagramBytes.up &+ unreported, datagramBytes.down)
+        }
         return (lanSide.bytesRead, lanSide.partnerBytesRead)
     }
 

@@ -13,6 +13,8 @@ final class UDPAssociation {
     }
 
     let key: Key
+    /// The same flow as the receiver thread hashes it.
+    let flow: UDPFlowKey
     let target: SocksAddress
     /// The pool member relaying this flow; nil for a bypassed flow sent straight to its destination.
     let member: ServerMember?
@@ -26,14 +28,20 @@ final class UDPAssociation {
     var lastActive: NIODeadline
     var needsFlush = false
     /// What the controller shows of this association (nil without a registry).
-    var flow: RelayedFlow?
+    var relayedFlow: RelayedFlow?
+    /// The receiver thread's handle on this association's upload, once its socket is bound (SIP004 and direct).
+    var sender: UDPUpstreamSender?
+    /// The receiver whose datagrams opened the association: where `sender` is published.
+    let uploadPath: UDPUploadPath?
     static let maximumBacklog = 64
 
     init(
-        key: Key, target: SocksAddress, member: ServerMember?, server: SocketAddress,
-        codec: (any ShadowsocksUDPCodec)?, now: NIODeadline
+        key: Key, flow: UDPFlowKey, target: SocksAddress, member: ServerMember?, server: SocketAddress,
+        codec: (any ShadowsocksUDPCodec)?, uploadPath: UDPUploadPath?, now: NIODeadline
     ) {
         self.key = key
+        self.flow = flow
+        self.uploadPath = uploadPath
         self.target = target
         self.member = member
         self.server = server

@@ -7,6 +7,8 @@ enum UDPDropReason: String, CaseIterable, Sendable {
     case destinationIsGateway = "destination is this gateway (would loop)"
     case oversized = "too large for the MTU once encrypted"
     case upstreamBacklog = "upstream socket not ready and its queue is full"
+    case upstreamSendRefused = "the kernel refused to send upstream (full send buffer)"
+    case sealFailed = "cannot encrypt"
     case unauthenticReply = "reply failed authentication (wrong password/method, or tampered)"
     case foreignReply = "reply from an address that is not the server"
     case replySocketUnavailable = "cannot bind a transparent reply socket"
@@ -21,9 +23,12 @@ enum UDPDropReason: String, CaseIterable, Sendable {
 struct UDPDropCounters {
     private(set) var counts: [UDPDropReason: Int] = [:]
 
-    mutating func count(_ reason: UDPDropReason, logger: Logger, detail: @autoclosure () -> String = "") {
+    mutating func count(
+        _ reason: UDPDropReason, times: Int = 1, logger: Logger, detail: @autoclosure () -> String = ""
+    ) {
+        guard times > 0 else { return }
         let previous = counts[reason, default: 0]
-        counts[reason] = previous + 1
+        counts[reason] = previous + times
         if previous == 0 {
             let suffix = detail().isEmpty ? "" : " (\(detail()))"
             logger.notice("udp: dropped: \(reason.rawValue)\(suffix); further ones are only counted")

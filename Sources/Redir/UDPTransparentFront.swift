@@ -41,20 +41,22 @@ final class UDPTransparentFront: Sendable {
             throw ConfigError("udp: \(error); check -b/-l, and run as root (or with CAP_NET_ADMIN)")
         }
         let eventLoop = group.next()
+        let paths = receivers.map { _ in UDPUploadPath() }
         let relay = try await eventLoop.submit {
             let relay = UDPTransparentRelay(
                 configuration: configuration, pool: pool, mark: mark, eventLoop: eventLoop, logger: logger,
                 routes: routes, addressBook: addressBook)
             relay.registry = registry
+            relay.uploadPaths = paths
             relay.start()
             return NIOLoopBound(relay, eventLoop: eventLoop)
         }.get()
         let threads = NIOThreadPool(numberOfThreads: receivers.count)
         threads.start()
-        for receiver in receivers {
+        for (receiver, path) in zip(receivers, paths) {
             threads.submit { _ in
-                receiver.run { batch in
-                    eventLoop.execute { relay.value.handle(batch) }
+                receiver.run(upload: path) { batch in
+                    eventLoop.execute { relay.value.handle(batch, from: path) }
                 }
             }
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CShadowsocksLinux
 import Config
 import Logging
@@ -7,6 +10,7 @@ import NIOPosix
 import ServerPool
 import ShadowsocksCrypto
 import ShadowsocksProtocol
+import Synchronization
 
 /// The UDP side of ss-redir: datagrams TPROXYed from the LAN are sealed as Shadowsocks AEAD UDP packets and sent
 /// to a server on the association's own upstream socket; replies are opened, checked, and sent back to the LAN
@@ -63,22 +67,28 @@ final class UDPTransparentRelay {
 
     func stop() {
         sweepTask?.cancel()
+        collectDrops()
         for association in associations.removeAll() { close(association) }
         replySockets.closeAll()
         if !drops.summary.isEmpty { logger.info("udp: drop counts: \(drops.summary)") }
     }
 
-    /// One recvmmsg batch from the TPROXY socket.
-    func handle(_ batch: [ReceivedDatagram]) {
+    /// Receivers' upload paths, whose drop counts the sweep collects.
+    var uploadPaths: [UDPUploadPath] = []
+    /// Associations whose upload the receiver thread sends: the sweep reads their activity and byte counts.
+    private var sending: [UDPAssociation.Key: UDPAssociation] = [:]
+
+    /// The datagrams of one recvmmsg batch that `path` did not send itself.
+    func handle(_ batch: [ReceivedDatagram], from path: UDPUploadPath? = nil) {
         let now = NIODeadline.now()
         var touched: [UDPAssociation] = []
         for datagram in batch {
-            if let association = relay(datagram, now: now) { touched.append(association) }
+            if let association = relay(datagram, from: path, now: now) { touched.append(association) }
         }
         for association in touched { association.flushIfNeeded() }
     }
 
-    private func relay(_ datagram: ReceivedDatagram, now: NIODeadline) -> UDPAssociation? {
+    private func relay(_ datagram: ReceivedDatagram, from path: UDPUploadPath?, now: NIODeadline) -> UDPAssociation? {
         guard !datagram.truncated else {
             drops.count(.truncated, logger: logger, detail: "from \(datagram.source)")
             return nil
@@ -92,7 +102,10 @@ final class UDPTransparentRelay {
             return nil
         }
         let key = UDPAssociation.Key(source: datagram.source.normalized, destination: destination)
-        guard let association = associations.touch(key) ?? makeAssociation(key: key, target: target, now: now) else {
+        guard
+            let association = associations.touch(key)
+                ?? makeAssociation(key: key, flow: datagram.flow, target: target, path: path, now: now)
+        else {
             return nil
         }
         association.lastActive = now
@@ -104,7 +117,7 @@ final class UDPTransparentRelay {
                     drops.count(.upstreamBacklog, logger: logger)
                     return nil
                 }
-                association.flow?.datagramBytes.up &+= UInt64(datagram.payload.readableBytes)
+                association.relayedFlow?.datagramBytes.up &+= UInt64(datagram.payload.readableBytes)
                 return association
             }
             guard codec.sealedSize(target: target, payloadCount: datagram.payload.readableBytes) <= maximumPacket
@@ -121,13 +134,20 @@ final class UDPTransparentRelay {
             drops.count(.upstreamBacklog, logger: logger)
             return nil
         }
-        association.flow?.datagramBytes.up &+= UInt64(datagram.payload.readableBytes)
+        association.relayedFlow?.datagramBytes.up &+= UInt64(datagram.payload.readableBytes)
         return association
     }
 
     private func makeAssociation(
-        key: UDPAssociation.Key, target: SocksAddress, now: NIODeadline
+        key: UDPAssociation.Key, flow: UDPFlowKey, target: SocksAddress, path: UDPUploadPath?, now: NIODeadline
     ) -> UDPAssociation? {
+        if associations.count >= configuration.udpMaxAssociations {
+            // The receiver thread's sends reach the LRU order at sweeps: bring the oldest up to date before choosing.
+            var checked = 0
+            while checked < associations.count, let oldest = associations.oldest, collect(oldest.value) {
+                checked += 1
+            }
+        }
         if associations.count >= configuration.udpMaxAssociations, let oldest = associations.oldest {
             associations.remove(oldest.key)
             close(oldest.value)
@@ -140,7 +160,8 @@ final class UDPTransparentRelay {
             decision.action == .bypass
         {
             association = UDPAssociation(
-                key: key, target: target, member: nil, server: key.destination, codec: nil, now: now)
+                key: key, flow: flow, target: target, member: nil, server: key.destination, codec: nil,
+                uploadPath: path, now: now)
             track(association, rule: decision, rules: rules)
             let named = domain.map { " (\($0))" } ?? ""
             logger.info("udp \(client) -> \(target)\(named): \(rules.describe(decision)), direct")
@@ -159,7 +180,8 @@ final class UDPTransparentRelay {
                 return nil
             }
             association = UDPAssociation(
-                key: key, target: target, member: member, server: server, codec: codec, now: now)
+                key: key, flow: flow, target: target, member: member, server: server, codec: codec,
+                uploadPath: UDPUploadPath.canSeal(member.key) ? path : nil, now: now)
             pool.udpAssociationsChanged(member, by: 1)
             track(association, rule: nil, rules: nil)
             logger.info("udp \(client) -> \(target) via \(member)")
@@ -173,11 +195,22 @@ final class UDPTransparentRelay {
         if let mark {
             bootstrap = bootstrap.channelOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark)))
         }
-        let anyAddress = association.server.protocol == .inet6 ? "::" : "0.0.0.0"
-        bootstrap.bind(host: anyAddress, port: 0).assumeIsolated().whenComplete { [self] result in
+        // The socket is ours to make so that the receiver thread can send on a duplicate of it.
+        let socket: Int32
+        do {
+            socket = try Self.boundSocket(family: association.server.protocol)
+        } catch {
+            logger.warning("udp: cannot open an upstream socket for \(target): \(error)")
+            associations.remove(key)
+            close(association)
+            return nil
+        }
+        let duplicate = association.uploadPath == nil ? -1 : dup(socket)
+        bootstrap.withBoundSocket(socket).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let channel):
                 guard associations.value(for: key) === association else {
+                    if duplicate >= 0 { Glibc.close(duplicate) }
                     channel.close(promise: nil)  // expired or evicted while binding
                     return
                 }
@@ -191,7 +224,18 @@ final class UDPTransparentRelay {
                     return
                 }
                 association.attach(channel)
+                if let path = association.uploadPath, duplicate >= 0 {
+                    let sender = UDPUpstreamSender(
+                        flow: association.flow, descriptor: duplicate, key: association.member?.key,
+                        address: target.encoded, maximumPacket: maximumPacket, destination: association.server,
+                        now: association.lastActive)
+                    association.sender = sender
+                    association.relayedFlow?.datagramSender = sender
+                    sending[key] = association
+                    path.add(sender)
+                }
             case .failure(let error):
+                if duplicate >= 0 { Glibc.close(duplicate) }
                 logger.warning("udp: cannot open an upstream socket for \(target): \(error)")
                 associations.remove(key)
                 close(association)
@@ -207,7 +251,7 @@ final class UDPTransparentRelay {
             association.lastActive = now
             associations.touch(association.key)
             let source = envelope.remoteAddress.normalized
-            association.flow?.datagramBytes.down &+= UInt64(envelope.data.readableBytes)
+            association.relayedFlow?.datagramBytes.down &+= UInt64(envelope.data.readableBytes)
             if !replySockets.send(envelope.data, from: source, to: association.key.source, now: now) {
                 drops.count(.replySocketUnavailable, logger: logger, detail: "\(source)")
             }
@@ -229,17 +273,53 @@ final class UDPTransparentRelay {
         associations.touch(association.key)
         // The reply's own address is the peer that answered (full-cone); a name falls back to the destination.
         let source = SocketAddress(opened.address)?.normalized ?? association.key.destination
-        association.flow?.datagramBytes.down &+= UInt64(opened.payload.readableBytes)
+        association.relayedFlow?.datagramBytes.down &+= UInt64(opened.payload.readableBytes)
         if !replySockets.send(opened.payload, from: source, to: association.key.source, now: now) {
             drops.count(.replySocketUnavailable, logger: logger, detail: "\(source)")
         }
     }
 
+    /// An unconnected UDP socket bound to the wildcard address of `family`, any port.
+    private static func boundSocket(family: NIOBSDSocket.ProtocolFamily) throws -> Int32 {
+        let address = try SocketAddress(ipAddress: family == .inet6 ? "::" : "0.0.0.0", port: 0)
+        let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let descriptor = Glibc.socket(family == .inet6 ? AF_INET6 : AF_INET, type, 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        let status = address.withSockAddr { pointer, length in Glibc.bind(descriptor, pointer, socklen_t(length)) }
+        guard status == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw IOError(errnoCode: code, reason: "bind")
+        }
+        return descriptor
+    }
+
+    /// Brings what the receiver thread did for `association` into the loop's books: activity and bytes. Returns
+    /// whether it was active since the loop last looked (it is then the most recently used).
+    @discardableResult
+    private func collect(_ association: UDPAssociation) -> Bool {
+        guard let sender = association.sender else { return false }
+        let bytes = sender.unreportedBytes.exchange(0, ordering: .relaxed)
+        association.relayedFlow?.datagramBytes.up &+= bytes
+        let active = NIODeadline.uptimeNanoseconds(sender.lastActive.load(ordering: .relaxed))
+        guard active > association.lastActive else { return false }
+        association.lastActive = active
+        associations.touch(association.key)
+        return true
+    }
+
     private func close(_ association: UDPAssociation) {
+        if let sender = association.sender {
+            collect(association)
+            association.sender = nil
+            association.relayedFlow?.datagramSender = nil
+            if sending[association.key] === association { sending.removeValue(forKey: association.key) }
+            association.uploadPath?.retire(sender)
+        }
         association.close()
         if let member = association.member { pool.udpAssociationsChanged(member, by: -1) }
-        if let flow = association.flow {
-            association.flow = nil
+        if let flow = association.relayedFlow {
+            association.relayedFlow = nil
             registry?.untrackAssociation(flow)
         }
     }
@@ -257,7 +337,7 @@ final class UDPTransparentRelay {
         flow.direct = association.member == nil
         flow.decision = decision
         flow.rules = rules
-        association.flow = flow
+        association.relayedFlow = flow
     }
 
     private func closeFromController(_ key: UDPAssociation.Key) {
@@ -294,6 +374,8 @@ final class UDPTransparentRelay {
             _ = c_ss_malloc_trim()
             expiredSinceTrim = 0
         }
+        collectDrops()
+        for association in sending.values { collect(association) }
         let cutoff = now - .seconds(Int64(configuration.udpTimeoutSeconds))
         while let oldest = associations.oldest, oldest.value.lastActive < cutoff {
             associations.remove(oldest.key)
@@ -303,6 +385,16 @@ final class UDPTransparentRelay {
                 "udp \(oldest.key.source.socksAddress.map { "\($0)" } ?? "?") -> \(oldest.value.target): idle for \(configuration.udpTimeoutSeconds)s, closed")
         }
         replySockets.closeIdle(before: cutoff)
+    }
+}
+
+extension UDPTransparentRelay {
+    /// Adds what the receiver threads dropped to the counters.
+    fileprivate func collectDrops() {
+        for path in uploadPaths {
+            drops.count(.upstreamSendRefused, times: path.refused.exchange(0, ordering: .relaxed), logger: logger)
+            drops.count(.sealFailed, times: path.unsealed.exchange(0, ordering: .relaxed), logger: logger)
+        }
     }
 }
 

@@ -100,39 +100,3 @@ public final class HMACSHA1 {
         else { throw CryptoError(.openSSL, "EVP_DigestFinal_ex") }
     }
 }
-
-/// RFC 5869 HKDF-SHA1 with info "ss-subkey", the Shadowsocks session subkey, on a reused HMAC context and
-/// scratch memory: no allocation per derivation (one per UDP packet).
-public final class SubkeyDeriver {
-    private let hmac: HMACSHA1
-    private let masterKey: [UInt8]
-    private static let info = Array("ss-subkey".utf8)
-    /// The subkey of the last derivation.
-    private let scratch: UnsafeMutableRawBufferPointer
-
-    public init(masterKey: [UInt8]) throws {
-        self.hmac = try HMACSHA1()
-        self.masterKey = masterKey
-        self.scratch = .allocate(byteCount: masterKey.count, alignment: 8)
-    }
-
-    deinit {
-        scratch.deallocate()
-    }
-
-    public func subkey(salt: UnsafeRawBufferPointer) throws -> [UInt8] {
-        try withSubkey(salt: salt) { Array($0) }
-    }
-
-    /// Derives the subkey for `salt` and lends it to `body` (the bytes are overwritten by the next derivation).
-    public func withSubkey<Result>(
-        salt: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Result
-    ) throws -> Result {
-        try masterKey.withUnsafeBytes { ikm in
-            try Self.info.withUnsafeBytes { info in
-                try KeyDerivation.hkdfSHA1(hmac: hmac, key: ikm, salt: salt, info: info, into: scratch)
-            }
-        }
-        return try body(UnsafeRawBufferPointer(scratch))
-    }
-}

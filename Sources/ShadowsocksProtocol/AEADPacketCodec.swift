@@ -56,6 +56,35 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
         }
     }
 
+    /// Seals one packet where its payload already lies, for a relay that received into `packet` at
+    /// `payloadOffset`: the salt and `address` (a target in SOCKS5 form, `SocksAddress.encoded`) are written just
+    /// before the payload, address and payload sealed in place and the tag written after. Needs
+    /// `saltSize + address.count` bytes of room before the payload and `tagSize` after. Returns the packet's range.
+    public func sealInPlace(
+        address: UnsafeRawBufferPointer, packet: UnsafeMutableRawBufferPointer, payloadOffset: Int, payloadCount: Int
+    ) throws -> Range<Int> {
+        let saltSize = key.method.saltSize
+        let tagSize = key.method.tagSize
+        let plaintextStart = payloadOffset - address.count
+        let start = plaintextStart - saltSize
+        let end = payloadOffset + payloadCount + tagSize
+        precondition(start >= 0 && payloadCount >= 0 && end <= packet.count, "no room around the payload")
+        let salt = UnsafeMutableRawBufferPointer(rebasing: packet[start..<plaintextStart])
+        try salts.fill(salt)
+        let sealer = try cipher(\.sealer, salt: UnsafeRawBufferPointer(salt), sealing: true)
+        UnsafeMutableRawBufferPointer(rebasing: packet[plaintextStart..<payloadOffset]).copyMemory(from: address)
+        let sealed = UnsafeMutableRawBufferPointer(rebasing: packet[plaintextStart..<end])
+        // In place: AES-GCM and ChaCha20-Poly1305 allow the output to be the input (EVP_EncryptUpdate(3)).
+        try sealer.seal(UnsafeRawBufferPointer(rebasing: sealed.prefix(address.count + payloadCount)), into: sealed)
+        return start..<end
+    }
+
+    /// Bytes `sealInPlace` needs before the payload for a target of `addressCount` encoded bytes.
+    public func headroom(addressCount: Int) -> Int { key.method.saltSize + addressCount }
+
+    /// Bytes `sealInPlace` needs after the payload.
+    public var tailroom: Int { key.method.tagSize }
+
     /// Decrypts and checks one packet; returns the address it carries and the payload. Nothing is returned
     /// unless the tag verified.
     public func open(_ packet: ByteBuffer) throws -> (address: SocksAddress, payload: ByteBuffer) {

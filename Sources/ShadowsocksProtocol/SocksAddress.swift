@@ -85,6 +85,15 @@ public enum SocksAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension SocksAddress {
+    /// The address in SOCKS5 form, as `writeSocksAddress` writes it.
+    public var encoded: [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.writeSocksAddress(self)
+        return Array(buffer.readableBytesView)
+    }
+}
+
 extension ByteBuffer {
     /// Writes `address` in SOCKS5 format; returns the number of bytes written.
     @discardableResult

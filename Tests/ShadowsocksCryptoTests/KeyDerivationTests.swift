@@ -106,3 +106,16 @@ import Testing
         }
     }
 }
+
+@Suite struct SubkeyDeriverEdgeTests {
+    // A salt longer than SHA-1's block is hashed first as an HMAC key (RFC 2104 section 2); reuse must not leak
+    // state between derivations of different salt sizes.
+    @Test func longAndEmptySaltsMatchTheOneShotHKDF() throws {
+        let master = KeyDerivation.bytesToKey(password: Array("barfoo!".utf8), keyLength: 32)
+        let deriver = try SubkeyDeriver(masterKey: master)
+        for salt in [[UInt8](repeating: 0xA5, count: 100), [], Array(0..<64), Array(0..<65), Array(0..<32)] {
+            let reused = try salt.withUnsafeBytes { try deriver.subkey(salt: $0) }
+            #expect(reused == (try KeyDerivation.sessionSubkey(masterKey: master, salt: salt)))
+        }
+    }
+}

