@@ -7,7 +7,8 @@ import ShadowsocksProtocol
 
 // Costs of the relay's hot paths (issue 8), one figure per line, for scripts/bench/micro.sh to set beside
 // `openssl speed` (the crypto ceiling): AEAD seal/open per chunk size, the SIP004 stream encoder/decoder,
-// a session's setup (subkey + cipher context), a UDP packet, a DNS cache hit.
+// a session's setup (subkey + cipher context), a UDP packet (sealed through the codec and in place), a DNS cache
+// hit.
 // Run: swift run -c release hotpath-benchmark [--quick] [--only TEXT]  (--only: methods/figures containing TEXT,
 // e.g. to profile one of them)
 // Output: tab-separated `figure  method  bytes  ns-per-op  MB/s` (MB = 10^6 bytes, as openssl speed counts).
@@ -160,6 +161,20 @@ for method in [CipherMethod.aes256GCM, .chacha20IETFPoly1305] where wanted("udp"
         _ = try codec.open(packet)
     }
     report("udp-open", method.rawValue, bytes: 1_200, nanoseconds: open)
+
+    // What the TPROXY receiver thread does for an established flow: the datagram sealed where it was received.
+    let inPlace = try AEADPacketCodec(key: MasterKey(method: method, password: "hotpath-benchmark"))
+    let address = target.encoded
+    let headroom = inPlace.headroom(addressCount: address.count)
+    var slot = [UInt8](repeating: 0x17, count: headroom + 1_200 + inPlace.tailroom)
+    let sealInPlace = try address.withUnsafeBytes { address in
+        try slot.withUnsafeMutableBytes { slot in
+            try nanosecondsPerOperation(iterations: quick ? 5_000 : 50_000) {
+                _ = try inPlace.sealInPlace(address: address, packet: slot, payloadOffset: headroom, payloadCount: 1_200)
+            }
+        }
+    }
+    report("udp-seal-in-place", method.rawValue, bytes: 1_200, nanoseconds: sealInPlace)
 }
 
 // 5. The DNS forwarder's cache hit: the LAN query parsed, the answer found, re-stamped and serialized.

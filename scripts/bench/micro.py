@@ -77,6 +77,7 @@ def markdown(rows: list, ceilings: dict, rule_rows: list, meta: dict) -> str:
         "session-setup": "TCP session setup: salt, two HKDF-SHA1 subkeys, two cipher contexts",
         "udp-seal": "UDP: 1,200-byte datagram sealed (salt, subkey, address, payload)",
         "udp-open": "UDP: the same packet opened",
+        "udp-seal-in-place": "UDP: sealed in the receive buffer (the TPROXY receiver thread's path)",
         "dns-cache-hit": "DNS forwarder cache hit: query parsed, answer found, re-stamped, serialized",
     }
     for row in rows:
