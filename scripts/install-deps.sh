@@ -17,8 +17,9 @@ packages=(
     dpkg-dev binutils debootstrap
     # make deb links libstdc++ from its archive (docs/debian.md, memory at start)
     libstdc++-12-dev
-    # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart
-    iperf3 wrk nginx-light python3-matplotlib
+    # make bench (scripts/bench): load generators, a web server in the wan namespace, the chart; make bench-micro
+    # sets its figures beside `openssl speed`
+    iperf3 wrk nginx-light python3-matplotlib openssl
     # the dashboard test: zashboard (PyPI wheel below) in headless Chromium driven by selenium (PyPI)
     chromium chromium-driver
 )

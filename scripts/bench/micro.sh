@@ -5,7 +5,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
-command -v openssl >/dev/null || { echo "bench-micro: openssl missing; run: make deps" >&2; exit 1; }
+command -v openssl >/dev/null || { echo "bench-micro: the openssl command is missing; run: make deps" >&2; exit 1; }
 swift build -c release --product hotpath-benchmark
 swift build -c release --product rules-benchmark
 bin=$(swift build -c release --show-bin-path)
