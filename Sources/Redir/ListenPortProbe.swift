@@ -10,12 +10,7 @@ import NIOCore
 enum ListenPortProbe {
     /// Throws the bind's error (EADDRINUSE when the port is taken) as NIO's bind would.
     static func check(_ address: SocketAddress) throws {
-        let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-        defer { close(fd) }
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let result = address.withSockAddr { pointer, length in bind(fd, pointer, socklen_t(length)) }
-        guard result == 0 else { throw IOError(errnoCode: errno, reason: "bind") }
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        close(try BoundSocket.open(address, type: type, reuseAddress: true))
     }
 }

@@ -283,15 +283,7 @@ final class UDPTransparentRelay {
     private static func boundSocket(family: NIOBSDSocket.ProtocolFamily) throws -> Int32 {
         let address = try SocketAddress(ipAddress: family == .inet6 ? "::" : "0.0.0.0", port: 0)
         let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let descriptor = Glibc.socket(family == .inet6 ? AF_INET6 : AF_INET, type, 0)
-        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-        let status = address.withSockAddr { pointer, length in Glibc.bind(descriptor, pointer, socklen_t(length)) }
-        guard status == 0 else {
-            let code = errno
-            Glibc.close(descriptor)
-            throw IOError(errnoCode: code, reason: "bind")
-        }
-        return descriptor
+        return try BoundSocket.open(address, type: type)
     }
 
     /// Brings what the receiver thread did for `association` into the loop's books: activity and bytes. Returns
