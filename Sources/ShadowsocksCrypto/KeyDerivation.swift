@@ -38,9 +38,9 @@ public enum KeyDerivation {
         }
     }
 
-    /// HKDF-SHA1 written straight into `output` (its size is L), with PRK and T(i) on the stack: no allocation,
-    /// for the two subkeys of every TCP connection and the one of every UDP packet.
-    public static func hkdfSHA1(
+    /// HKDF-SHA1 written straight into `output` (its size is L), with PRK and T(i) on the stack: no allocation
+    /// for the two subkeys of every TCP connection (UDP packets derive theirs with `SubkeyDeriver`).
+    private static func hkdfSHA1(
         hmac: HMACSHA1, key: UnsafeRawBufferPointer, salt: UnsafeRawBufferPointer, info: UnsafeRawBufferPointer,
         into output: UnsafeMutableRawBufferPointer
     ) throws {
