@@ -26,33 +26,19 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
         key.method.saltSize + target.encodedLength + payloadCount + key.method.tagSize
     }
 
-    /// Appends one encrypted packet carrying `payload` for `target` to `output`: salt, address and payload are
-    /// written once into `output` and sealed there in place (no plaintext copy).
+    /// Appends one encrypted packet carrying `payload` for `target` to `output`: address and payload are written
+    /// once into `output`, between room for the salt and the tag, and sealed there in place (no plaintext copy).
     public func seal(target: SocksAddress, payload: ByteBuffer, into output: inout ByteBuffer) throws {
         let saltSize = key.method.saltSize
-        let tagSize = key.method.tagSize
         output.reserveCapacity(minimumWritableBytes: sealedSize(target: target, payloadCount: payload.readableBytes))
-        let saltStart = output.writerIndex
-        try output.writeWithUnsafeMutableBytes(minimumWritableBytes: saltSize) { free in
-            try salts.fill(UnsafeMutableRawBufferPointer(rebasing: free.prefix(saltSize)))
-            return saltSize
-        }
-        let saltOffset = saltStart - output.readerIndex
-        let sealer = try output.withUnsafeReadableBytes { readable in
-            try cipher(\.sealer, salt: UnsafeRawBufferPointer(rebasing: readable[saltOffset..<saltOffset + saltSize]),
-                sealing: true)
-        }
-        let plaintextStart = output.writerIndex
+        let start = output.writerIndex - output.readerIndex
+        output.writeRepeatingByte(0, count: saltSize)
         output.writeSocksAddress(target)
         output.writeImmutableBuffer(payload)
-        let plaintextCount = output.writerIndex - plaintextStart
-        output.writeRepeatingByte(0, count: tagSize)
-        let plaintextOffset = plaintextStart - output.readerIndex
+        let plaintextCount = output.writerIndex - output.readerIndex - start - saltSize
+        output.writeRepeatingByte(0, count: key.method.tagSize)
         try output.withUnsafeMutableReadableBytes { readable in
-            let sealed = UnsafeMutableRawBufferPointer(
-                rebasing: readable[plaintextOffset..<plaintextOffset + plaintextCount + tagSize])
-            // In place: AES-GCM and ChaCha20-Poly1305 allow the output to be the input (EVP_EncryptUpdate(3)).
-            try sealer.seal(UnsafeRawBufferPointer(rebasing: sealed.prefix(plaintextCount)), into: sealed)
+            try sealPrepared(UnsafeMutableRawBufferPointer(rebasing: readable[start...]), plaintextCount: plaintextCount)
         }
     }
 
@@ -63,20 +49,27 @@ public final class AEADPacketCodec: ShadowsocksUDPCodec {
     public func sealInPlace(
         address: UnsafeRawBufferPointer, packet: UnsafeMutableRawBufferPointer, payloadOffset: Int, payloadCount: Int
     ) throws -> Range<Int> {
-        let saltSize = key.method.saltSize
-        let tagSize = key.method.tagSize
         let plaintextStart = payloadOffset - address.count
-        let start = plaintextStart - saltSize
-        let end = payloadOffset + payloadCount + tagSize
+        let start = plaintextStart - key.method.saltSize
+        let end = payloadOffset + payloadCount + key.method.tagSize
         precondition(start >= 0 && payloadCount >= 0 && end <= packet.count, "no room around the payload")
-        let salt = UnsafeMutableRawBufferPointer(rebasing: packet[start..<plaintextStart])
+        UnsafeMutableRawBufferPointer(rebasing: packet[plaintextStart..<payloadOffset]).copyMemory(from: address)
+        try sealPrepared(
+            UnsafeMutableRawBufferPointer(rebasing: packet[start..<end]), plaintextCount: address.count + payloadCount)
+        return start..<end
+    }
+
+    /// `packet` is [salt room][plaintext][tag room]: fills the salt, keys the sealer from it and seals the
+    /// plaintext in place, the tag behind it. AES-GCM and ChaCha20-Poly1305 allow the output to be the input
+    /// (EVP_EncryptUpdate(3)).
+    private func sealPrepared(_ packet: UnsafeMutableRawBufferPointer, plaintextCount: Int) throws {
+        let saltSize = key.method.saltSize
+        let salt = UnsafeMutableRawBufferPointer(rebasing: packet[0..<saltSize])
         try salts.fill(salt)
         let sealer = try cipher(\.sealer, salt: UnsafeRawBufferPointer(salt), sealing: true)
-        UnsafeMutableRawBufferPointer(rebasing: packet[plaintextStart..<payloadOffset]).copyMemory(from: address)
-        let sealed = UnsafeMutableRawBufferPointer(rebasing: packet[plaintextStart..<end])
-        // In place: AES-GCM and ChaCha20-Poly1305 allow the output to be the input (EVP_EncryptUpdate(3)).
-        try sealer.seal(UnsafeRawBufferPointer(rebasing: sealed.prefix(address.count + payloadCount)), into: sealed)
-        return start..<end
+        let sealed = UnsafeMutableRawBufferPointer(
+            rebasing: packet[saltSize..<saltSize + plaintextCount + key.method.tagSize])
+        try sealer.seal(UnsafeRawBufferPointer(rebasing: sealed.prefix(plaintextCount)), into: sealed)
     }
 
     /// Bytes `sealInPlace` needs before the payload for a target of `addressCount` encoded bytes.
