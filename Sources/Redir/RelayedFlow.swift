@@ -23,7 +23,7 @@ package final class RelayedFlow {
     var host = ""
     /// The rule that decided the flow (nil: no rules, the default); rendered only when the controller asks.
     var decision: RuleDecision?
-    var rules: BypassRules?
+    var rules: RulesSnapshot?
     /// The member carrying the flow; nil with `direct` false: not connected yet.
     var member: ServerMember?
     var direct = false
@@ -68,7 +68,7 @@ package final class RelayedFlow {
         var rulePayload = ""
         if let decision, !decision.source.isDefaultAction {
             rule = decision.action == .bypass ? "Bypass" : "Proxy"
-            rulePayload = rules?.origin(of: decision.source).map { "\($0)" } ?? ""
+            rulePayload = rules?.rules.origin(of: decision.source).map { "\($0)" } ?? ""
         }
         return FlowView(
             id: id, network: network, inbound: inbound, sourceIP: Self.unmapped(source?.ipAddress ?? ""),

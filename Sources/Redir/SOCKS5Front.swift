@@ -27,11 +27,9 @@ struct SOCKS5Front: Sendable {
     var addressBook: ServerAddressBook?
 
     var connector: UpstreamConnector {
-        var connector = UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
-        connector.routes = routes
-        connector.directCounters = directCounters
-        connector.addressBook = addressBook
-        return connector
+        UpstreamConnector(
+            configuration: configuration, logger: logger, mark: mark, pool: pool, routes: routes,
+            directCounters: directCounters, addressBook: addressBook)
     }
 
     /// The credentials clients must give, when configured (the configuration checked their lengths).
@@ -73,6 +71,7 @@ struct SOCKS5Front: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
+            .childChannelOption(.recvAllocator, value: RelayReceiveAllocator.adaptive)
             .serverChannelInitializer { [logger] channel in
                 AcceptPauseHandler.install(on: channel, listener: "socks5 listener", logger: logger)
             }

@@ -26,11 +26,9 @@ struct TCPRedirectFront: Sendable {
     var addressBook: ServerAddressBook?
 
     var connector: UpstreamConnector {
-        var connector = UpstreamConnector(configuration: configuration, logger: logger, mark: mark, pool: pool)
-        connector.routes = routes
-        connector.directCounters = directCounters
-        connector.addressBook = addressBook
-        return connector
+        UpstreamConnector(
+            configuration: configuration, logger: logger, mark: mark, pool: pool, routes: routes,
+            directCounters: directCounters, addressBook: addressBook)
     }
 
     /// Binds every listen address. With `reuse_port` (the default), one listening socket per event loop: the
@@ -90,6 +88,7 @@ struct TCPRedirectFront: Sendable {
                     do {
                         try options.setOption(.allowRemoteHalfClosure, value: true)
                         try options.setOption(.tcpOption(.tcp_nodelay), value: noDelay)
+                        try options.setOption(.recvAllocator, value: RelayReceiveAllocator.adaptive)
                     } catch {
                         return channel.close()
                     }
@@ -133,7 +132,7 @@ struct TCPRedirectFront: Sendable {
             client: client, target: target, seconds: configuration.timeoutSeconds, logger: logger)
         let sniffWait = configuration.routing.sniffWaitMilliseconds
         do {
-            if let routes, sniffWait > 0, routes.current.hasDomainRules {
+            if let routes, sniffWait > 0, routes.hasDomainRules {
                 // Domain rules: the name in the client's first bytes may decide the route.
                 let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout)
                 lanSide.flow = flow

@@ -317,7 +317,7 @@ final class UDPTransparentRelay {
     }
 
     /// Lists a new association for the controller; its DELETE ends it here, on the relay's loop.
-    private func track(_ association: UDPAssociation, rule decision: RuleDecision?, rules: BypassRules?) {
+    private func track(_ association: UDPAssociation, rule decision: RuleDecision?, rules: RulesSnapshot?) {
         guard let registry else { return }
         let key = association.key
         let relay = NIOLoopBound(self, eventLoop: eventLoop)

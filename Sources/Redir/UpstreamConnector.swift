@@ -13,19 +13,41 @@ import ShadowsocksProtocol
 
 /// The shared TCP relay client: given a LAN-side relay handler and a target, it picks a pool member, opens the
 /// encrypted upstream connection and links the two. Every front (redirect, TPROXY, SOCKS5) goes through here.
-struct UpstreamConnector: Sendable {
-    let configuration: RedirConfiguration
+///
+/// A class: every connection's callbacks capture it, and a struct holding the whole configuration was copied into
+/// each of them (a kilobyte and about a hundred retains per connection; docs/performance.md).
+final class UpstreamConnector: Sendable {
     let logger: Logger
     /// SO_MARK for upstream sockets, when the process may set one.
     let mark: UInt32?
     let pool: ServerPool
-
+    /// TCP_NODELAY on upstream sockets (`no_delay`).
+    private let noDelay: Bool
+    /// `timeout`, at most 10 s: how long a connect may take before the next member is tried.
+    private let connectTimeout: TimeAmount
+    /// TCP_FASTOPEN_CONNECT on upstream sockets (`fast_open`).
+    private let fastOpen: Bool
     /// Bypass rules; nil: everything is proxied.
-    var routes: RouteRules?
+    let routes: RouteRules?
     /// Counts of direct (bypassed) connections, for status.
-    var directCounters: DirectCounters?
+    let directCounters: DirectCounters?
     /// Resolves members' host names (nil: NIO's getaddrinfo, for tools like `check`).
-    var addressBook: ServerAddressBook?
+    let addressBook: ServerAddressBook?
+
+    init(
+        configuration: RedirConfiguration, logger: Logger, mark: UInt32?, pool: ServerPool, routes: RouteRules?,
+        directCounters: DirectCounters?, addressBook: ServerAddressBook?
+    ) {
+        self.logger = logger
+        self.mark = mark
+        self.pool = pool
+        self.noDelay = configuration.noDelay
+        self.connectTimeout = .seconds(Int64(min(configuration.timeoutSeconds, 10)))
+        self.fastOpen = configuration.fastOpen
+        self.routes = routes
+        self.directCounters = directCounters
+        self.addressBook = addressBook
+    }
 
     /// Decides by the rules (a `sniffed` name from the client's first bytes counts as the target's name), then
     /// either connects directly (bypass) or through a pool member. When a member fails before any byte was
@@ -72,11 +94,11 @@ struct UpstreamConnector: Sendable {
         _ lanSide: RelayGlueHandler, client: ClientName, target: SocksAddress, on eventLoop: EventLoop,
         onConnected: (@Sendable () -> Void)?, onFailure: (@Sendable (Error?) -> Void)?
     ) {
-        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        let noDelay: SocketOptionValue = self.noDelay ? 1 : 0
         let mark = self.mark
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
-            .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
+            .connectTimeout(connectTimeout)
             .channelInitializer { upstream in
                 upstream.eventLoop.makeCompletedFuture {
                     try Self.applyOptions(to: upstream, mark: mark)
@@ -90,6 +112,7 @@ struct UpstreamConnector: Sendable {
             connecting = bootstrap.connect(host: target.domainName ?? "", port: Int(target.port))
         }
         let counters = directCounters
+        let logger = self.logger
         connecting.flatMapThrowing { upstream in
             try upstream.pipeline.syncOperations.handler(type: RelayGlueHandler.self)
         }.assumeIsolated().whenComplete { result in
@@ -121,7 +144,9 @@ struct UpstreamConnector: Sendable {
             return
         }
         logger.info("tcp \(client) -> \(target) via \(member)")
-        connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete { result in
+        let pool = self.pool
+        connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete {
+            [self] result in
             switch result {
             case .success(let upstreamSide):
                 lanSide.flow?.member = member
@@ -141,11 +166,12 @@ struct UpstreamConnector: Sendable {
         }
     }
 
-    /// Half-closure and SO_MARK, set in place from the initializer: a bootstrap's channel options are applied
-    /// as a chain of futures, a few allocations and callbacks each, for every connection.
+    /// Half-closure, receive buffer sizes and SO_MARK, set in place from the initializer: a bootstrap's channel
+    /// options are applied as a chain of futures, a few allocations and callbacks each, for every connection.
     private static func applyOptions(to upstream: Channel, mark: UInt32?) throws {
         guard let options = upstream.syncOptions else { return }
         try options.setOption(.allowRemoteHalfClosure, value: true)
+        try options.setOption(.recvAllocator, value: RelayReceiveAllocator.adaptive)
         if let mark { try options.setOption(OutboundMark.option(), value: Int(Int32(bitPattern: mark))) }
     }
 
@@ -158,11 +184,11 @@ struct UpstreamConnector: Sendable {
         // One connect makes one channel: its relay handler is made here and handed back when it connects, instead
         // of being looked up in the pipeline by type (a walk with a dynamic cast per handler).
         let upstreamSide = NIOLoopBound(RelayGlueHandler(side: .upstream), eventLoop: eventLoop)
-        let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        let noDelay: SocketOptionValue = self.noDelay ? 1 : 0
         let mark = self.mark
         var bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: noDelay)
-            .connectTimeout(.seconds(Int64(min(configuration.timeoutSeconds, 10))))
+            .connectTimeout(connectTimeout)
             .channelInitializer { upstream in
                 do {
                     try Self.applyOptions(to: upstream, mark: mark)
@@ -174,7 +200,7 @@ struct UpstreamConnector: Sendable {
                     return upstream.eventLoop.makeFailedFuture(error)
                 }
             }
-        if configuration.fastOpen {
+        if fastOpen {
             // TCP_FASTOPEN_CONNECT (Linux 4.11+): the first write rides on the SYN.
             bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
         }

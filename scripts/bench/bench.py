@@ -295,6 +295,15 @@ http {{
         finally:
             self.release(client)
 
+    def hold_idle(self, figures: dict) -> None:
+        """The idle scenario for a profile: holds the idle-memory figure's connections for a moment."""
+        client = self.hold_connections(self.args.idle_connections)
+        try:
+            time.sleep(1)
+            figures["idle_connections"] = self.args.idle_connections
+        finally:
+            self.release(client)
+
     def bulk(self, proxy: Process, reverse: bool, figures: dict) -> None:
         key = "tcp_down" if reverse else "tcp_up"
         start = cpu_seconds(proxy.pid)
@@ -411,6 +420,11 @@ http {{
             # Syscall counts of every thread instead of samples: what the proxy asks of the kernel per unit of work.
             data = data.replace(".data", ".strace")
             recorder = ["strace", "-c", "-f", "-q", "-o", data, "-p", str(proxy.pid)]
+        elif self.args.call_graph == "heaptrack":
+            # Heap allocations by backtrace (heaptrack attaches through gdb); the report ranks them by peak bytes,
+            # which for the idle scenario is the memory held per open connection.
+            data = data.replace(".data", ".heaptrack")
+            recorder = ["heaptrack", "-o", data, "-p", str(proxy.pid)]
         elif self.args.call_graph == "stat":
             # Event counts (BENCH_STAT_EVENTS, e.g. a uprobe made by `perf probe -x libc.so.6 malloc`).
             data = data.replace(".data", ".stat")
@@ -429,12 +443,13 @@ http {{
         perf = subprocess.Popen(recorder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         figures: dict = {}
         try:
-            time.sleep(0.3)
+            time.sleep(3 if self.args.call_graph == "heaptrack" else 0.3)  # gdb injects heaptrack's library
             actions = {
                 "up": lambda: self.bulk(proxy, False, figures),
                 "down": lambda: self.bulk(proxy, True, figures),
                 "conn": lambda: self.new_connections(proxy, figures),
                 "latency": lambda: self.keepalive_latency(figures),
+                "idle": lambda: self.hold_idle(figures),
             }
             # udpRATE: RATE Mbit/s offered (udp200, udp500, udp1000, ...).
             if scenario.startswith("udp") and scenario[3:].isdigit():
@@ -450,6 +465,17 @@ http {{
         log(f"{impl} {scenario}: {({k: round(v, 3) for k, v in figures.items()})}")
         if self.args.call_graph in ("strace", "stat"):
             return data
+        if self.args.call_graph == "heaptrack":
+            recorded = next((path for path in sorted(os.listdir(self.workdir)) if path.startswith(
+                os.path.basename(data))), None)
+            if recorded is None:
+                raise BenchError(f"heaptrack wrote no data next to {data}")
+            report = data + ".txt"
+            with open(report, "w") as file:
+                subprocess.run(["heaptrack_print", "-f", os.path.join(self.workdir, recorded), "--print-peaks",
+                                "--peak-limit", "25", "--print-allocators=0", "--print-temporary=0"],
+                               stdout=file, stderr=subprocess.DEVNULL, timeout=300)
+            return report
         report = data.replace(".data", ".txt")
         with open(report, "w") as file:
             subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.7",
@@ -538,7 +564,7 @@ def main() -> int:
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
                              "load: up, down, conn, latency, udp200, udp500")
-    parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace", "stat"], default="fp",
+    parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace", "stat", "heaptrack"], default="fp",
                         help="perf call graphs, strace -c syscall counts or perf stat counts (--profile)")
     parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")
     args = parser.parse_args()

@@ -7,25 +7,30 @@ import ShadowsocksProtocol
 /// The bypass rules the fronts consult (swapped whole on reload) and the names the DNS forwarder saw answered,
 /// so a connection to an address can be decided by the name the client looked up (mihomo's "redir-host").
 final class RouteRules: Sendable {
-    private let rules: NIOLockedValueBox<BypassRules>
+    private let loaded: NIOLockedValueBox<RulesSnapshot>
     let learnedNames: LearnedNames
 
     init(_ rules: BypassRules, learnedNames: LearnedNames = LearnedNames()) {
-        self.rules = NIOLockedValueBox(rules)
+        self.loaded = NIOLockedValueBox(RulesSnapshot(rules))
         self.learnedNames = learnedNames
     }
 
-    var current: BypassRules { rules.withLockedValue { $0 } }
+    /// The rules now in force, by reference (a connection takes one retain, not a copy of the tables).
+    var snapshot: RulesSnapshot { loaded.withLockedValue { $0 } }
+    var current: BypassRules { snapshot.rules }
+    var hasDomainRules: Bool { snapshot.hasDomainRules }
 
     func replace(_ fresh: BypassRules) {
-        rules.withLockedValue { $0 = fresh }
+        let snapshot = RulesSnapshot(fresh)
+        loaded.withLockedValue { $0 = snapshot }
     }
 
     /// The decision for a connection to `target`, with the name that decided it. A domain target (SOCKS5) or a
     /// sniffed name is looked up in the domain rules first; an address falls back to the name learnt from DNS,
     /// then to the address rules.
-    func decide(target: SocksAddress, sniffed: String?) -> (decision: RuleDecision, domain: String?, rules: BypassRules) {
-        let rules = current
+    func decide(target: SocksAddress, sniffed: String?) -> (decision: RuleDecision, domain: String?, rules: RulesSnapshot)
+    {
+        let rules = self.snapshot
         if let name = sniffed ?? target.domainName {
             if let decision = rules.decide(domain: name) { return (decision, name, rules) }
         }
