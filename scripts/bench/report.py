@@ -77,6 +77,30 @@ def ahead(ours, theirs, higher_is_better: bool) -> str:
     return "ours" if (ours > theirs) == higher_is_better else "ss-libev"
 
 
+def testbed_limits(data: dict, cipher: str, impls: list) -> str:
+    """What the testbed itself allows, from every implementation's rounds: the new-connection rate a proxy that
+    cost no CPU could reach (the other processes' CPU per connection over all cores), and how much of a core
+    ss-server needed for the upload (its single relay thread sets the rate near 100 %)."""
+    def pooled(key):
+        values = [v for impl in impls for v in data[(cipher, impl, key)][1]]
+        return statistics.median(values) if values else None
+    ceiling, busy, server_up = pooled("conn_ceiling_per_s"), pooled("conn_machine_busy_pct"), pooled("tcp_up_server_core_pct")
+    libev = data[(cipher, "ss-libev", "conn_per_s")][0]
+    parts = []
+    if ceiling and libev:
+        parts.append(f"a proxy that cost no CPU could make at most {ceiling:,.0f} new connections/s here "
+                     f"({ceiling / libev:.2f}× ss-libev's rate; the cores were {busy:.0f} % busy)")
+        target = 1.5 * libev
+        cores = data[(cipher, "ss-libev", "cores")][0] or os.cpu_count() or 1
+        budget = cores * (1 / target - 1 / ceiling) * 1e6 if target < ceiling else 0
+        libev_cpu = data[(cipher, "ss-libev", "conn_cpu_ms_per_1k")][0]
+        parts.append(f"at 1.5× ss-libev's rate a proxy could spend at most {budget:.0f} µs of CPU per connection"
+                     + (f" (ss-libev spends {libev_cpu:.0f})" if libev_cpu else ""))
+    if server_up:
+        parts.append(f"ss-server used {server_up:.0f} % of a core during the upload")
+    return "Testbed limits: " + "; ".join(parts) + "." if parts else ""
+
+
 def table_rows(data: dict, cipher: str, impls: list, rows: list) -> list:
     lines = []
     for key, label, unit, higher, decimals in rows:
@@ -111,6 +135,9 @@ def print_table(results: dict, data: dict, rows: list) -> None:
             print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)))
             if index == 0:
                 print("  ".join("-" * w for w in widths))
+        limits = testbed_limits(data, cipher, impls)
+        if limits:
+            print(limits)
     errors = [f"{run['cipher']} round {run['round']} {run['impl']}: {e}" for run in results["runs"]
               for e in run.get("errors", [])]
     if errors:
@@ -145,6 +172,9 @@ def markdown_section(results: dict, data: dict, rows: list, chart: str) -> str:
         for line in lines[1:]:
             out.append("| " + " | ".join(line) + " |")
         out.append("")
+        limits = testbed_limits(data, cipher, impls)
+        if limits:
+            out.extend([limits, ""])
     if chart:
         out.append(f"![ours, ss-libev{', sing-box' if 'sing-box' in impls else ''} per figure and cipher]"
                    f"({os.path.basename(chart)})")
@@ -237,7 +267,8 @@ def main() -> int:
         results = json.load(file)
     config = results["config"]
     rows = metrics(config["udp_rates"])
-    data = medians(results["runs"], config["impls"], config["ciphers"], [row[0] for row in rows])
+    data = medians(results["runs"], config["impls"], config["ciphers"],
+                   [row[0] for row in rows] + ["conn_ceiling_per_s", "conn_machine_busy_pct", "tcp_up_server_core_pct", "cores"])
     print_table(results, data, rows)
     chart = args.chart if args.chart and draw_chart(args.chart, results, data, rows) else ""
     if args.markdown:
