@@ -79,6 +79,9 @@ struct TCPRedirectFront: Sendable {
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
+            // Accepted sockets inherit TCP_NODELAY from the listener (Linux): no setsockopt per connection, and
+            // none of the getsockname NIO makes before each TCP_NODELAY it sets.
+            .serverChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
             .serverChannelInitializer { [logger] channel in
                 AcceptPauseHandler.install(on: channel, listener: "\(bindAddress)", logger: logger)
             }
@@ -87,7 +90,6 @@ struct TCPRedirectFront: Sendable {
                 if let options = channel.syncOptions {
                     do {
                         try options.setOption(.allowRemoteHalfClosure, value: true)
-                        try options.setOption(.tcpOption(.tcp_nodelay), value: noDelay)
                         try options.setOption(.recvAllocator, value: RelayReceiveAllocator.adaptive)
                     } catch {
                         return channel.close()
