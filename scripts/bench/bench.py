@@ -25,6 +25,9 @@ IDLE_PORT = 9100
 IPERF_PORT = 5201
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Downloaded by each connection of the burst-memory figure before it idles: enough for receive buffers to grow to
+# their largest.
+BURST_BYTES = 1 << 20
 
 
 class BenchError(Exception):
@@ -264,11 +267,12 @@ http {{
 
     # -- measurements ----------------------------------------------------------------------------------------
 
-    def hold_connections(self, count: int) -> Process:
-        """A lan client holding `count` connections through the proxy, each answered once end to end."""
+    def hold_connections(self, count: int, download: int = 0) -> Process:
+        """A lan client holding `count` connections through the proxy, each answered once end to end (with
+        `download` bytes when given)."""
         client = self.spawn("lan", "idle-client", [
             "python3", "-B", os.path.join(HERE, "idle_connections.py"), "hold", WAN_V4, str(IDLE_PORT), str(count),
-            "120"], stdin=subprocess.PIPE, fresh_log=True)
+            "120", str(download)], stdin=subprocess.PIPE, fresh_log=True)
         try:
             limit = time.monotonic() + 90
             held = False
@@ -302,12 +306,26 @@ http {{
         finally:
             self.release(client)
 
-    def hold_idle(self, figures: dict) -> None:
-        """The idle scenario for a profile: holds the idle-memory figure's connections for a moment."""
-        client = self.hold_connections(self.args.idle_connections)
+    def burst_memory(self, proxy: Process, figures: dict) -> None:
+        """What a connection keeps once idle after a download burst: a quarter of the idle connections, each having
+        received BURST_BYTES first (receive and decode buffers grown for the burst may stay with the connection)."""
+        count = max(10, self.args.idle_connections // 4)
+        time.sleep(0.5)
+        before = rss_kib(proxy.pid)
+        client = self.hold_connections(count, download=BURST_BYTES)
         try:
             time.sleep(1)
-            figures["idle_connections"] = self.args.idle_connections
+            figures["rss_burst_per_1k_mib"] = (rss_kib(proxy.pid) - before) / count * 1000 / 1024
+        finally:
+            self.release(client)
+
+    def hold_idle(self, figures: dict, download: int = 0) -> None:
+        """The idle (and burst) scenario for a profile: holds the memory figure's connections for a moment."""
+        count = self.args.idle_connections if download == 0 else max(10, self.args.idle_connections // 4)
+        client = self.hold_connections(count, download)
+        try:
+            time.sleep(1)
+            figures["idle_connections"] = count
         finally:
             self.release(client)
 
@@ -399,6 +417,7 @@ http {{
         try:
             figures["rss_start_mib"] = rss_kib(proxy.pid) / 1024
             self.attempt("idle memory", lambda: self.idle_memory(proxy, figures), errors)
+            self.attempt("memory after a burst", lambda: self.burst_memory(proxy, figures), errors)
             time.sleep(0.5)
             self.attempt("bulk upload", lambda: self.bulk(proxy, False, figures), errors)
             self.attempt("bulk download", lambda: self.bulk(proxy, True, figures), errors)
@@ -465,6 +484,7 @@ http {{
                 "conn": lambda: self.new_connections(proxy, figures),
                 "latency": lambda: self.keepalive_latency(figures),
                 "idle": lambda: self.hold_idle(figures),
+                "burst": lambda: self.hold_idle(figures, download=BURST_BYTES),
             }
             # udpRATE: RATE Mbit/s offered (udp200, udp500, udp1000, ...).
             if scenario.startswith("udp") and scenario[3:].isdigit():

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Idle connections for the memory figure: a wan listener that answers each message with one byte and keeps the
-connection until the client closes it, and a lan client that opens N connections through the proxy, waits for
-each answer (so every hop of the chain is established), then holds them all until stdin closes or the time
-limit passes.
+"""Idle connections for the memory figures: a wan listener that answers each message with one byte (or, to
+"D<bytes>\n", with that many bytes) and keeps the connection until the client closes it, and a lan client that
+opens N connections through the proxy, waits for each answer (so every hop of the chain is established), then
+holds them all until stdin closes or the time limit passes.
 
 Usage: idle_connections.py serve HOST PORT
-       idle_connections.py hold HOST PORT COUNT [SECONDS]
+       idle_connections.py hold HOST PORT COUNT [SECONDS [DOWNLOAD_BYTES]]
+With DOWNLOAD_BYTES each connection first downloads that much (what a connection keeps after a burst).
 The client prints "held N" once all are open (or "failed after K: ERROR" and exits 1).
 """
 import selectors
@@ -45,7 +46,15 @@ def serve(host: str, port: int) -> None:
                 continue
             except OSError:
                 data = b""
-            if data:
+            if data.startswith(b"D") and data.endswith(b"\n") and data[1:-1].isdigit():
+                try:
+                    # A burst: sent whole before serving the others (the client waits for it alone).
+                    connection.setblocking(True)
+                    connection.sendall(bytes(int(data[1:-1])))
+                    connection.setblocking(False)
+                except OSError:
+                    data = b""
+            elif data:
                 try:
                     connection.send(b"!")
                 except OSError:
@@ -55,7 +64,15 @@ def serve(host: str, port: int) -> None:
                 connection.close()
 
 
-def hold(host: str, port: int, count: int, seconds: float) -> int:
+def receive_exactly(connection: socket.socket, count: int) -> None:
+    while count > 0:
+        data = connection.recv(min(count, 1 << 16))
+        if not data:
+            raise OSError(f"closed with {count} bytes still to come")
+        count -= len(data)
+
+
+def hold(host: str, port: int, count: int, seconds: float, download: int = 0) -> int:
     deadline = time.monotonic() + seconds
     sockets = []
     for index in range(count):
@@ -64,9 +81,13 @@ def hold(host: str, port: int, count: int, seconds: float) -> int:
             return 1
         try:
             connection = socket.create_connection((host, port), timeout=5)
-            connection.sendall(b"?")
-            if connection.recv(1) != b"!":
-                raise OSError("no answer")
+            if download:
+                connection.sendall(b"D%d\n" % download)
+                receive_exactly(connection, download)
+            else:
+                connection.sendall(b"?")
+                if connection.recv(1) != b"!":
+                    raise OSError("no answer")
         except OSError as error:
             print(f"failed after {index}: {error}", flush=True)
             return 1
@@ -87,7 +108,8 @@ def main() -> int:
         return 0
     if len(sys.argv) >= 5 and sys.argv[1] == "hold":
         seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
-        return hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), seconds)
+        download = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+        return hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), seconds, download)
     print(__doc__, file=sys.stderr)
     return 2
 

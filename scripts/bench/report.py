@@ -37,6 +37,7 @@ def metrics(udp_rates: list) -> list:
     rows += [
         ("rss_start_mib", "RSS at start", "MiB", False, 1),
         ("rss_idle_per_1k_mib", "RSS per 1,000 idle connections", "MiB", False, 2),
+        ("rss_burst_per_1k_mib", "RSS per 1,000 idle connections after 1 MiB down each", "MiB", False, 1),
         ("rss_after_mib", "RSS after the TCP tests", "MiB", False, 1),
     ]
     return rows
