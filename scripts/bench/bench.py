@@ -66,11 +66,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds every core spent on anything but idle and iowait, from /proc/stat's first line (proc(5))."""
-    with open("/proc/stat") as file:
-        fields = [int(value) for value in file.readline().split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+def finished_children_cpu_seconds() -> float:
+    """utime + stime of this script's children that have been waited for (wrk, iperf3 clients, curl)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_kib(pid: int) -> int:
@@ -267,6 +266,17 @@ http {{
 
     # -- measurements ----------------------------------------------------------------------------------------
 
+    def peers_cpu_seconds(self) -> float:
+        """CPU seconds of every process in wan (ss-server, nginx and its worker, iperf3, the idle holder)."""
+        out = subprocess.run(["ip", "netns", "pids", self.ns("wan")], capture_output=True, text=True).stdout
+        total = 0.0
+        for pid in out.split():
+            try:
+                total += cpu_seconds(int(pid))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+        return total
+
     def hold_connections(self, count: int, download: int = 0) -> Process:
         """A lan client holding `count` connections through the proxy, each answered once end to end (with
         `download` bytes when given)."""
@@ -352,16 +362,16 @@ http {{
         raise BenchError(f"wrk printed no summary: {out[-400:]}")
 
     def new_connections(self, proxy: Process, figures: dict) -> None:
-        start, busy_start = cpu_seconds(proxy.pid), machine_busy_seconds()
+        start, peers_start = cpu_seconds(proxy.pid), self.peers_cpu_seconds() + finished_children_cpu_seconds()
         result = self.wrk(["-H", "Connection: close"], connections=32, threads=2)
         cpu = cpu_seconds(proxy.pid) - start
         requests = max(1, result["requests"])
-        # The testbed's ceiling: wrk, nginx, ss-server and the kernel share the cores with the proxy. With all of
-        # the cores theirs (a proxy that cost no CPU), they would make at most this many connections a second.
-        others = machine_busy_seconds() - busy_start - cpu
+        # The testbed's ceiling: wrk, nginx and ss-server share the cores with the proxy. With all of the cores
+        # theirs (a proxy that cost no CPU), they would make at most this many connections a second. (Work
+        # outside the testbed, a build say, is not counted.)
+        peers = self.peers_cpu_seconds() + finished_children_cpu_seconds() - peers_start
         figures["cores"] = os.cpu_count() or 1
-        figures["conn_ceiling_per_s"] = requests / max(1e-9, others) * figures["cores"]
-        figures["conn_machine_busy_pct"] = (cpu + others) / (result["duration_us"] / 1e6) / figures["cores"] * 100
+        figures["conn_ceiling_per_s"] = requests / max(1e-9, peers) * figures["cores"]
         figures["conn_per_s"] = result["requests"] / (result["duration_us"] / 1e6)
         figures["conn_cpu_ms_per_1k"] = cpu * 1000 / requests * 1000
         figures["conn_errors"] = sum(result[k] for k in

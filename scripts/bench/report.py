@@ -85,12 +85,13 @@ def testbed_limits(data: dict, cipher: str, impls: list) -> str:
     def pooled(key):
         values = [v for impl in impls for v in data[(cipher, impl, key)][1]]
         return statistics.median(values) if values else None
-    ceiling, busy, server_up = pooled("conn_ceiling_per_s"), pooled("conn_machine_busy_pct"), pooled("tcp_up_server_core_pct")
+    ceiling, server_up = pooled("conn_ceiling_per_s"), pooled("tcp_up_server_core_pct")
     libev = data[(cipher, "ss-libev", "conn_per_s")][0]
     parts = []
     if ceiling and libev:
         parts.append(f"a proxy that cost no CPU could make at most {ceiling:,.0f} new connections/s here "
-                     f"({ceiling / libev:.2f}× ss-libev's rate; the cores were {busy:.0f} % busy)")
+                     f"({ceiling / libev:.2f}× ss-libev's rate: wrk, nginx and ss-server's CPU per connection over "
+                     f"all cores)")
         target = 1.5 * libev
         cores = data[(cipher, "ss-libev", "cores")][0] or os.cpu_count() or 1
         budget = cores * (1 / target - 1 / ceiling) * 1e6 if target < ceiling else 0
@@ -269,7 +270,7 @@ def main() -> int:
     config = results["config"]
     rows = metrics(config["udp_rates"])
     data = medians(results["runs"], config["impls"], config["ciphers"],
-                   [row[0] for row in rows] + ["conn_ceiling_per_s", "conn_machine_busy_pct", "tcp_up_server_core_pct", "cores"])
+                   [row[0] for row in rows] + ["conn_ceiling_per_s", "tcp_up_server_core_pct", "cores"])
     print_table(results, data, rows)
     chart = args.chart if args.chart and draw_chart(args.chart, results, data, rows) else ""
     if args.markdown:
