@@ -64,8 +64,21 @@ struct SOCKS5Front: Sendable {
         return listeners
     }
 
+    /// What every connection's handler reads, made once per listener: the handler holds a reference to it, not a
+    /// copy of this struct (the whole configuration, about a kilobyte and a hundred retains per connection).
+    final class Shared: Sendable {
+        let front: SOCKS5Front
+        let connector: UpstreamConnector
+
+        init(_ front: SOCKS5Front) {
+            self.front = front
+            self.connector = front.connector
+        }
+    }
+
     private func makeBootstrap() -> ServerBootstrap {
         let noDelay: SocketOptionValue = configuration.noDelay ? 1 : 0
+        let shared = Shared(self)
         return ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -81,7 +94,7 @@ struct SOCKS5Front: Sendable {
                         channel, limit: configuration.maxConnectionsPerClient, logger: logger, listener: "socks5")
                 else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
-                    let handler = SOCKS5ServerHandler(front: self)
+                    let handler = SOCKS5ServerHandler(shared: shared)
                     handler.flow = registry.track(channel, inbound: "Socks5")
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

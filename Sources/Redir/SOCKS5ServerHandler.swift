@@ -24,7 +24,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         case closed
     }
 
-    private let front: SOCKS5Front
+    private let shared: SOCKS5Front.Shared
     private var machine: SOCKS5ServerStateMachine
     private var phase = Phase.handshaking
     /// Bytes of a message not complete yet (at most one message: the machine consumes whole ones).
@@ -35,13 +35,13 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// The controller's record of this connection, handed to the relay once it connects.
     var flow: RelayedFlow?
 
-    init(front: SOCKS5Front) {
-        self.front = front
+    init(shared: SOCKS5Front.Shared) {
+        self.shared = shared
         self.machine = SOCKS5ServerStateMachine(
-            credentials: front.credentials, supportedCommands: front.supportedCommands)
+            credentials: shared.front.credentials, supportedCommands: shared.front.supportedCommands)
     }
 
-    private var logger: Logger { front.logger }
+    private var logger: Logger { shared.front.logger }
 
     // MARK: Lifecycle
 
@@ -64,7 +64,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func started(_ context: ChannelHandlerContext) {
         guard deadline == nil, case .handshaking = phase else { return }
         client = context.channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"
-        let timeout = front.handshakeTimeout
+        let timeout = shared.front.handshakeTimeout
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             deadline = nil
             guard case .handshaking = phase else { return }
@@ -185,10 +185,9 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func connect(to target: SocksAddress, context: ChannelHandlerContext) {
         phase = .connecting
-        let configuration = front.configuration
         let lanSide = RelayGlueHandler(
-            side: .lan, halfCloseWait: .seconds(Int64(configuration.halfCloseWaitSeconds)),
-            idleTimeout: .seconds(Int64(configuration.timeoutSeconds)))
+            side: .lan, halfCloseWait: .seconds(Int64(shared.front.configuration.halfCloseWaitSeconds)),
+            idleTimeout: .seconds(Int64(shared.front.configuration.timeoutSeconds)))
         lanSide.flow = flow
         do {
             try context.pipeline.syncOperations.addHandler(lanSide)
@@ -202,7 +201,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
             context.fireChannelRead(wrapInboundOut(early))
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        front.connector.connect(
+        shared.connector.connect(
             lanSide, client: ClientName(text: "\(client) (socks5)"), target: target, on: context.eventLoop,
             onConnected: { handler.value.connected() },
             onFailure: { error in handler.value.connectFailed(error) })
@@ -237,7 +236,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         keepAlive(context.channel)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         SOCKS5UDPAssociation.open(
-            front: front, control: context.channel, controlPeer: peer, controlLocal: local, requested: requested, eventLoop: context.eventLoop
+            front: shared.front, control: context.channel, controlPeer: peer, controlLocal: local, requested: requested, eventLoop: context.eventLoop
         ) { result in
             handler.value.associationOpened(result)
         }
@@ -263,7 +262,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// vanished without closing it, which ends the association.
     private func keepAlive(_ channel: Channel) {
         guard let options = channel.syncOptions else { return }
-        let idle = Int32(clamping: front.configuration.udpTimeoutSeconds)
+        let idle = Int32(clamping: shared.front.configuration.udpTimeoutSeconds)
         try? options.setOption(.socketOption(.so_keepalive), value: 1)
         try? options.setOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPIDLE)), value: SocketOptionValue(idle))
         try? options.setOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPINTVL)), value: 10)
