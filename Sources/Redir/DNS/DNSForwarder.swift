@@ -60,8 +60,8 @@ final class DNSForwarder: Sendable {
 
     private func answer(_ message: DNSMessage, question: DNSQuestion, raw: [UInt8], client: String) async -> [UInt8]? {
         let name = HostsFile.normalize(question.name.description)
-        let rules = routes.current
-        if let addresses = rules.staticHosts[name] {
+        let rules = routes.snapshot
+        if let addresses = rules.rules.staticHosts[name] {
             logger.info("dns \(client): \(name) \(question.type): from the rule files' hosts lines")
             return try? DNSMessage.answer(to: message, addresses: addresses, ttl: Self.staticTTL).serialized()
         }
