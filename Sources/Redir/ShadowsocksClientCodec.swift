@@ -13,7 +13,7 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private var encoder: ShadowsocksTCPEncoder
-    private var decoder: NIOSingleStepByteToMessageProcessor<ShadowsocksTCPDecoder>
+    private var decoder: TCPStreamProcessor
     private let logger: Logger
     private var failed = false
     /// What ended the connection, for the one line said when the server dropped it: an error already said, our
@@ -25,7 +25,7 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     init(key: MasterKey, target: SocksAddress, logger: Logger) throws {
         let (encoder, decoder) = try ShadowsocksTCP.makeClientCodecs(key: key, target: target)
         self.encoder = encoder
-        self.decoder = NIOSingleStepByteToMessageProcessor(decoder, maximumBufferSize: 1 << 20)
+        self.decoder = TCPStreamProcessor(decoder, maximumBufferSize: 1 << 20)
         self.logger = logger
     }
 
@@ -33,7 +33,7 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
         guard !failed else { return }
         let buffer = unwrapInboundIn(data)
         do {
-            try decoder.process(buffer: buffer) { plaintext in
+            try decoder.process(buffer) { plaintext in
                 context.fireChannelRead(wrapInboundOut(plaintext))
             }
         } catch {
@@ -75,7 +75,7 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     /// Returns false if the stream ended in the middle of a chunk (the channel is then closed).
     private func finishDecoding(context: ChannelHandlerContext) -> Bool {
         do {
-            try decoder.finishProcessing(seenEOF: true) { plaintext in
+            try decoder.finish { plaintext in
                 context.fireChannelRead(wrapInboundOut(plaintext))
             }
             return true

@@ -9,7 +9,10 @@ public final class AEADCipher {
     public let method: CipherMethod
     private let context: OpaquePointer
     private let sealing: Bool
-    private var nonce: [UInt8]
+    /// The counter in memory of its own: an array property cost a uniqueness and an exclusivity check per byte
+    /// touched, twice per chunk (swift_beginAccess in the relay's profile).
+    private let nonce: UnsafeMutablePointer<UInt8>
+    private let nonceSize: Int
 
     /// - Parameters:
     ///   - sealing: true to encrypt, false to decrypt.
@@ -24,7 +27,9 @@ public final class AEADCipher {
         self.context = context
         self.method = method
         self.sealing = sealing
-        self.nonce = [UInt8](repeating: 0, count: method.nonceSize)
+        self.nonceSize = method.nonceSize
+        self.nonce = .allocate(capacity: method.nonceSize)
+        self.nonce.initialize(repeating: 0, count: method.nonceSize)
         let cipher: OpaquePointer? =
             switch method {
             case .aes128GCM, .blake3AES128GCM: FetchedCiphers.aes128GCM
@@ -44,6 +49,7 @@ public final class AEADCipher {
 
     deinit {
         EVP_CIPHER_CTX_free(context)
+        nonce.deallocate()
     }
 
     /// Re-keys the same context with a new subkey and restarts the nonce at zero (UDP: a salt per packet).
@@ -58,7 +64,7 @@ public final class AEADCipher {
         let status = EVP_CipherInit_ex(
             context, nil, nil, subkey.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, -1)
         guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(rekey)") }
-        for index in nonce.indices { nonce[index] = 0 }
+        nonce.update(repeating: 0, count: nonceSize)
     }
 
     /// The number of bytes `seal` writes for `count` plaintext bytes.
@@ -130,16 +136,16 @@ public final class AEADCipher {
     /// Seals with an explicit 12-byte nonce (SIP022 UDP takes it from the packet's separate header); the stream
     /// counter is left as it was.
     public func seal(_ plaintext: [UInt8], nonce explicit: [UInt8]) throws -> [UInt8] {
-        let saved = nonce
-        defer { nonce = saved }
+        let saved = Array(UnsafeBufferPointer(start: nonce, count: nonceSize))
+        defer { nonce.update(from: saved, count: nonceSize) }
         try setExplicit(explicit)
         return try seal(plaintext)
     }
 
     /// Opens with an explicit 12-byte nonce; the stream counter is left as it was.
     public func open(_ sealed: [UInt8], nonce explicit: [UInt8]) throws -> [UInt8] {
-        let saved = nonce
-        defer { nonce = saved }
+        let saved = Array(UnsafeBufferPointer(start: nonce, count: nonceSize))
+        defer { nonce.update(from: saved, count: nonceSize) }
         try setExplicit(explicit)
         return try open(sealed)
     }
@@ -148,7 +154,7 @@ public final class AEADCipher {
         guard explicit.count == method.nonceSize else {
             throw CryptoError(.badKeyLength, "nonce must be \(method.nonceSize) bytes, got \(explicit.count)")
         }
-        nonce = explicit
+        nonce.update(from: explicit, count: nonceSize)
     }
 
     /// The parameter name of the AEAD tag (OSSL_CIPHER_PARAM_AEAD_TAG), in static storage: OSSL_PARAM keeps
@@ -172,11 +178,9 @@ public final class AEADCipher {
 
     /// Loads the current nonce into the context, then advances the little-endian counter.
     private func startNextNonce() throws {
-        let status = nonce.withUnsafeBufferPointer { n in
-            EVP_CipherInit_ex(context, nil, nil, nil, n.baseAddress, -1)
-        }
+        let status = EVP_CipherInit_ex(context, nil, nil, nil, nonce, -1)
         guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(nonce)") }
-        for index in nonce.indices {
+        for index in 0..<nonceSize {
             nonce[index] &+= 1
             if nonce[index] != 0 { break }
         }

@@ -36,6 +36,12 @@ public struct ShadowsocksTCPDecoder: NIOSingleStepByteToMessageDecoder {
         }
     }
 
+    /// The bytes the next decoding step needs buffered, when the framing knows it (SIP004); nil otherwise.
+    public var nextUnitSize: Int? {
+        if case .aead(let decoder) = framing { return decoder.nextUnitSize }
+        return nil
+    }
+
     public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
         switch framing {
         case .aead(var decoder):

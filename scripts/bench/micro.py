@@ -74,6 +74,8 @@ def markdown(rows: list, ceilings: dict, rule_rows: list, meta: dict) -> str:
         "stream-encode": "SIP004 stream encoded in 48 KiB writes (4 MiB)",
         "stream-decode-64k": "SIP004 stream decoded from 64 KiB reads",
         "stream-decode-1k": "SIP004 stream decoded from 1 KiB reads (drip-fed)",
+        "stream-decode-carry-64k": "SIP004 stream decoded from 64 KiB reads through TCPStreamProcessor (the relay's)",
+        "stream-decode-carry-1k": "SIP004 stream decoded from 1 KiB reads through TCPStreamProcessor",
         "session-setup": "TCP session setup: salt, two HKDF-SHA1 subkeys, two cipher contexts",
         "udp-seal": "UDP: 1,200-byte datagram sealed (salt, subkey, address, payload)",
         "udp-open": "UDP: the same packet opened",
