@@ -316,10 +316,14 @@ http {{
         finally:
             self.release(client)
 
+    def burst_count(self) -> int:
+        """Connections of the burst-memory figure: a quarter of the idle ones (each moves BURST_BYTES)."""
+        return max(10, self.args.idle_connections // 4)
+
     def burst_memory(self, proxy: Process, figures: dict) -> None:
-        """What a connection keeps once idle after a download burst: a quarter of the idle connections, each having
-        received BURST_BYTES first (receive and decode buffers grown for the burst may stay with the connection)."""
-        count = max(10, self.args.idle_connections // 4)
+        """What a connection keeps once idle after a download burst: each of `burst_count` connections received
+        BURST_BYTES first (receive and decode buffers grown for the burst may stay with the connection)."""
+        count = self.burst_count()
         time.sleep(0.5)
         before = rss_kib(proxy.pid)
         client = self.hold_connections(count, download=BURST_BYTES)
@@ -331,7 +335,7 @@ http {{
 
     def hold_idle(self, figures: dict, download: int = 0) -> None:
         """The idle (and burst) scenario for a profile: holds the memory figure's connections for a moment."""
-        count = self.args.idle_connections if download == 0 else max(10, self.args.idle_connections // 4)
+        count = self.args.idle_connections if download == 0 else self.burst_count()
         client = self.hold_connections(count, download)
         try:
             time.sleep(1)
@@ -608,7 +612,7 @@ def main() -> int:
     parser.add_argument("--out", help="results JSON")
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
-                             "load: up, down, conn, latency, udp200, udp500")
+                             "load: up, down, conn, latency, idle, burst, udpRATE")
     parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace", "stat", "heaptrack"], default="fp",
                         help="perf call graphs, strace -c syscall counts or perf stat counts (--profile)")
     parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")
