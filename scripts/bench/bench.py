@@ -381,8 +381,24 @@ http {{
         figures["conn_errors"] = sum(result[k] for k in
                                      ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
 
-    def keepalive_latency(self, figures: dict) -> None:
+    def new_connections_held(self, proxy: Process, figures: dict) -> None:
+        """New connections while the idle figure's connections stay open (a router's LAN keeps many): what a
+        connection costs when each event loop already tracks thousands of others (timers, tables)."""
+        client = self.hold_connections(self.args.idle_connections)
+        try:
+            held: dict = {}
+            self.new_connections(proxy, held)
+            figures["held_conn_per_s"] = held["conn_per_s"]
+            figures["held_conn_cpu_ms_per_1k"] = held["conn_cpu_ms_per_1k"]
+        finally:
+            self.release(client)
+
+    def keepalive_latency(self, figures: dict, proxy: Process = None) -> None:
+        start = cpu_seconds(proxy.pid) if proxy else 0.0
         result = self.wrk([], connections=4, threads=1)
+        if proxy:
+            # The proxy's CPU per request: on shared cores what one request costs is what delays the others.
+            figures["keepalive_cpu_us_per_req"] = (cpu_seconds(proxy.pid) - start) * 1e6 / max(1, result["requests"])
         figures["keepalive_p50_ms"] = result["p50_us"] / 1000
         figures["keepalive_p99_ms"] = result["p99_us"] / 1000
 
@@ -436,7 +452,9 @@ http {{
             self.attempt("bulk upload", lambda: self.bulk(proxy, False, figures), errors)
             self.attempt("bulk download", lambda: self.bulk(proxy, True, figures), errors)
             self.attempt("new connections", lambda: self.new_connections(proxy, figures), errors)
-            self.attempt("keep-alive latency", lambda: self.keepalive_latency(figures), errors)
+            self.attempt("new connections, idle ones held",
+                         lambda: self.new_connections_held(proxy, figures), errors)
+            self.attempt("keep-alive latency", lambda: self.keepalive_latency(figures, proxy), errors)
             self.attempt("first byte", lambda: self.first_byte(figures), errors)
             figures["rss_after_mib"] = rss_kib(proxy.pid) / 1024
             if not proxy.alive():
@@ -496,7 +514,8 @@ http {{
                 "up": lambda: self.bulk(proxy, False, figures),
                 "down": lambda: self.bulk(proxy, True, figures),
                 "conn": lambda: self.new_connections(proxy, figures),
-                "latency": lambda: self.keepalive_latency(figures),
+                "connheld": lambda: self.new_connections_held(proxy, figures),
+                "latency": lambda: self.keepalive_latency(figures, proxy),
                 "idle": lambda: self.hold_idle(figures),
                 "burst": lambda: self.hold_idle(figures, download=BURST_BYTES),
             }
@@ -612,7 +631,7 @@ def main() -> int:
     parser.add_argument("--out", help="results JSON")
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="instead of the comparison: perf-record one proxy (the first of --only, first cipher) under one "
-                             "load: up, down, conn, latency, idle, burst, udpRATE")
+                             "load: up, down, conn, connheld, latency, idle, burst, udpRATE")
     parser.add_argument("--call-graph", choices=["fp", "dwarf", "strace", "stat", "heaptrack"], default="fp",
                         help="perf call graphs, strace -c syscall counts or perf stat counts (--profile)")
     parser.add_argument("--only", default="", help="comma-separated subset of ours,ss-libev,sing-box")

@@ -23,8 +23,11 @@ def metrics(udp_rates: list) -> list:
         ("tcp_down_cpu_s_per_gib", "CPU per GiB, download", "s", False, 2),
         ("conn_per_s", "New connections", "conn/s", True, 0),
         ("conn_cpu_ms_per_1k", "CPU per 1,000 connections", "ms", False, 0),
+        ("held_conn_per_s", "New connections, idle ones held open", "conn/s", True, 0),
+        ("held_conn_cpu_ms_per_1k", "CPU per 1,000 connections, idle ones held open", "ms", False, 0),
         ("keepalive_p50_ms", "Keep-alive request p50", "ms", False, 3),
         ("keepalive_p99_ms", "Keep-alive request p99", "ms", False, 3),
+        ("keepalive_cpu_us_per_req", "CPU per keep-alive request", "µs", False, 1),
         ("ttfb_p50_ms", "First byte, new connection p50", "ms", False, 2),
         ("ttfb_p99_ms", "First byte, new connection p99", "ms", False, 2),
     ]

@@ -15,7 +15,7 @@
 #   BENCH_BASELINE=PATH  also measure another build of ours (e.g. before a change) as a column `baseline`;
 #                        BENCH_BASELINE_LABEL says what it is in the report
 #   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
-#                        load (up, down, conn, latency, idle, burst, udpRATE) and print the top symbols;
+#                        load (up, down, conn, connheld, latency, idle, burst, udpRATE) and print the top symbols;
 #                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only);
 #                        BENCH_CALL_GRAPH=strace counts syscalls (strace -c -f) instead of sampling;
 #                        BENCH_CALL_GRAPH=stat counts BENCH_STAT_EVENTS (perf stat) instead;
