@@ -50,50 +50,57 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     private let halfCloseWait: TimeAmount?
     private var heldFIN: Scheduled<Void>?
 
-    /// LAN side: both sides are closed after this long without a byte read either way (nil: never). One timer per
-    /// connection that re-arms itself for what is left when it fires, instead of an `IdleStateHandler` in the
-    /// pipeline (a handler every event passes through, and a promise per write).
+    /// LAN side: both sides are closed after this long without a byte read either way (nil: never), by the event
+    /// loop's `IdleSweeper` (one task per loop, not a timer per connection).
     private let idleTimeout: TimeAmount?
-    private var idleCheck: Scheduled<Void>?
-    /// When this side or its partner last read something.
-    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    private let idleSweepers: IdleSweepers?
+    private var idleSweeper: IdleSweeper?
+    /// The sweeper's bookkeeping: this handler's place in its list (-1: not tracked), the ticks it has been idle
+    /// and may be, and whether this side or its partner read something since the last tick.
+    var idleSlot = -1
+    var idleTicks = 0
+    private(set) var idleTicksAllowed = Int.max
+    var sawActivity = false
 
     package init(
         side: Side, halfCloseWait: TimeAmount? = nil, idleTimeout: TimeAmount? = nil,
-        onActive: ((RelayGlueHandler) -> Void)? = nil
+        idleSweepers: IdleSweepers? = nil, onActive: ((RelayGlueHandler) -> Void)? = nil
     ) {
         self.side = side
         self.halfCloseWait = halfCloseWait
         self.idleTimeout = idleTimeout
+        self.idleSweepers = idleTimeout == nil ? nil : (idleSweepers ?? IdleSweepers())
         self.onActive = onActive
     }
 
-    /// Arms the idle timer once the channel is active.
+    /// Starts the idle clock once the channel is active.
     private func startIdleCheck() {
-        guard let idleTimeout, idleTimeout > .zero, idleCheck == nil, let context, context.channel.isActive else { return }
-        lastActivity = .now()
-        scheduleIdleCheck(in: idleTimeout)
+        guard let idleTimeout, idleTimeout > .zero, let idleSweepers, idleSweeper == nil, let context,
+            context.channel.isActive
+        else { return }
+        let sweeper = idleSweepers.sweeper(for: context.eventLoop)
+        idleSweeper = sweeper
+        idleTicksAllowed = IdleSweeper.ticks(for: idleTimeout)
+        sweeper.track(self)
     }
 
-    private func scheduleIdleCheck(in delay: TimeAmount) {
-        guard let context else { return }
-        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            idleCheck = nil
-            guard let idleTimeout, self.context != nil else { return }
-            let left = lastActivity + idleTimeout - .now()
-            if left > .zero {
-                scheduleIdleCheck(in: left)
-            } else {
-                idleNote?.say()
-                closeChannel()
-                partner?.closeChannel()
-            }
-        }
+    private func stopIdleCheck() {
+        idleSweeper?.untrack(self)
+        idleSweeper = nil
+    }
+
+    /// The sweeper found this connection silent for its whole timeout.
+    func idleTimedOut() {
+        idleSweeper = nil
+        guard context != nil else { return }
+        idleNote?.say()
+        closeChannel()
+        partner?.closeChannel()
     }
 
     /// Bytes moved in either direction: the idle clock starts again.
     private func noteActivity() {
-        if idleTimeout != nil { lastActivity = .now() }
+        sawActivity = true
     }
 
     /// Joins the LAN side (self) to its connected upstream; sends the early bytes (maybe none: the codec still
@@ -205,8 +212,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
-        idleCheck?.cancel()
-        idleCheck = nil
+        stopIdleCheck()
         flow?.finalBytes = flow?.finalBytes ?? (bytesRead, partnerBytesRead)
         flow?.lanSide = nil
         heldFIN?.cancel()
@@ -245,6 +251,8 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
+        // Closed: no idle verdict any more (NIO removes the handlers a loop iteration later).
+        stopIdleCheck()
         flow?.finalBytes = (bytesRead, partnerBytesRead)
         if let report = onClose {
             onClose = nil

@@ -69,6 +69,8 @@ struct SOCKS5Front: Sendable {
     final class Shared: Sendable {
         let front: SOCKS5Front
         let connector: UpstreamConnector
+        /// The CONNECT relays' idle clocks, one sweeper per event loop.
+        let idleSweepers = IdleSweepers()
 
         init(_ front: SOCKS5Front) {
             self.front = front

@@ -24,6 +24,8 @@ struct TCPRedirectFront: Sendable {
     var routes: RouteRules?
     var directCounters: DirectCounters?
     var addressBook: ServerAddressBook?
+    /// The connections' idle clocks, one sweeper per event loop.
+    let idleSweepers = IdleSweepers()
 
     var connector: UpstreamConnector {
         UpstreamConnector(
@@ -136,7 +138,8 @@ struct TCPRedirectFront: Sendable {
         do {
             if let routes, sniffWait > 0, routes.hasDomainRules {
                 // Domain rules: the name in the client's first bytes may decide the route.
-                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout)
+                let lanSide = RelayGlueHandler(
+                    side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout, idleSweepers: idleSweepers)
                 lanSide.flow = flow
                 lanSide.idleNote = idleNote
                 let sniffer = FirstBytesSniffer(wait: .milliseconds(Int64(sniffWait))) { name in
@@ -144,7 +147,8 @@ struct TCPRedirectFront: Sendable {
                 }
                 try channel.pipeline.syncOperations.addHandlers([sniffer, lanSide])
             } else {
-                let lanSide = RelayGlueHandler(side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout) {
+                let lanSide = RelayGlueHandler(
+                    side: .lan, halfCloseWait: halfCloseWait, idleTimeout: idleTimeout, idleSweepers: idleSweepers) {
                     lanSide in
                     connector.connect(lanSide, client: client, target: target, on: channel.eventLoop)
                 }
