@@ -49,6 +49,10 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     /// LAN side: how long the server must be silent after the client's FIN before the FIN is passed on.
     private let halfCloseWait: TimeAmount?
     private var heldFIN: Scheduled<Void>?
+    /// Closing once what is queued is written (`finishChannel`); an error (a reset, a stream that failed to
+    /// decode) closes the partner at once instead.
+    private var finishing = false
+    private var failed = false
 
     /// LAN side: both sides are closed after this long without a byte read either way (nil: never), by the event
     /// loop's `IdleSweeper` (one task per loop, not a timer per connection).
@@ -148,20 +152,23 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     private func partnerEnded() {
+        guard !finishing else { return }
         context?.flush()
         context?.close(mode: .output, promise: nil)
     }
 
     package var isActive: Bool { context?.channel.isActive ?? false }
 
-    /// Both directions are done: flush what is still queued for this channel, send FIN, then close it.
-    /// (A plain close would drop queued writes: the tail of a reply held back by backpressure.)
+    /// Both directions are done: write what is still queued for this channel, then close it (a FIN: its input
+    /// has ended, nothing unread is left). A plain close, and also an output half-close on a channel whose input
+    /// has ended (NIO makes that a full close), would drop the queued writes: the tail of a reply held back by
+    /// backpressure. An empty write completes once everything queued before it is written.
     private func finishChannel() {
-        guard let context else { return }
+        guard let context, !finishing else { return }
+        finishing = true
         let channel = context.channel
         let flushed = channel.eventLoop.makePromise(of: Void.self)
-        context.flush()
-        context.close(mode: .output, promise: flushed)
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)), promise: flushed)
         flushed.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
@@ -194,7 +201,14 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
         heldFIN?.cancel()
         heldFIN = context.eventLoop.assumeIsolated().scheduleTask(in: halfCloseWait) { [self] in
             heldFIN = nil
-            self.partner?.partnerEnded()
+            guard let partner = self.partner else { return }
+            if partner.pendingRead, halfCloseWait > .zero {
+                // The relay stopped reading the server (the client has not taken what came before): that is not
+                // the server's silence. The FIN waits on; a client that never reads meets the idle timeout.
+                holdFIN()
+            } else {
+                partner.partnerEnded()
+            }
         }
     }
 
@@ -258,7 +272,15 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
             onClose = nil
             report(bytesRead, partner?.bytesRead ?? 0)
         }
-        partner?.closeChannel()
+        if let partner {
+            if !failed && partner.inputClosed {
+                // A clean end after the partner's client finished sending (NIO closes a channel whose output is
+                // shut on EOF without an input-closed event): the partner still writes what it has queued.
+                partner.finishChannel()
+            } else {
+                partner.closeChannel()
+            }
+        }
         context.fireChannelInactive()
     }
 
@@ -276,6 +298,7 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failed = true
         closeChannel()
         partner?.closeChannel()
     }

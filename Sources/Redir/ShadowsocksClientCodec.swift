@@ -21,6 +21,9 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     private var reported = false
     private var closeRequested = false
     private var serverEnded = false
+    /// Our FIN went out: the server's answering FIN then closes the channel with no input-closed event (NIO
+    /// escalates to a full close), which is the normal end, not a drop.
+    private var outputClosed = false
 
     init(key: MasterKey, target: SocksAddress, logger: Logger) throws {
         let (encoder, decoder) = try ShadowsocksTCP.makeClientCodecs(key: key, target: target)
@@ -88,12 +91,13 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
     /// A socket error from the server's side (a reset, mostly): said once, then the relay closes both sides.
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if mode == .all { closeRequested = true }
+        if mode == .output { outputClosed = true }
         context.close(mode: mode, promise: promise)
     }
 
     /// A reset that NIO meets while writing closes the channel without an error event: said here instead.
     func channelInactive(context: ChannelHandlerContext) {
-        if !reported && !closeRequested && !serverEnded && !failed {
+        if !reported && !closeRequested && !serverEnded && !outputClosed && !failed {
             reported = true
             logger.warning(
                 "upstream \(context.channel.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"): the server reset or dropped the connection; closing it")
@@ -114,6 +118,8 @@ final class ShadowsocksClientCodec: ChannelDuplexHandler {
         guard !failed else { return }
         failed = true
         logger.warning("upstream \(context.remoteAddress?.socksAddress.map { "\($0)" } ?? "?"): \(error); closing the connection")
+        // The relay closes its client at once too, not after a graceful flush: the stream did not end cleanly.
+        context.fireErrorCaught(error)
         context.close(promise: nil)
     }
 }

@@ -79,6 +79,22 @@ extension EndToEnd {
             }
         }
     
+        /// The client shuts its write side, then reads nothing for longer than the half-close wait: the relay has
+        /// stopped reading the server (backpressure), which is not the server's silence, so the client's FIN must
+        /// stay held (ss-libev's ss-server would drop the rest of the reply on it). When the target ends, the
+        /// reply's tail still queued for the client is written before the relay closes, and no reset is logged.
+        @Test("Half-close, a client that reads late and slowly: the whole 2 MiB reply, no warning")
+        func halfCloseSlowReader() throws {
+            try Testbed.with { bed in
+                let chain = try bed.startChain()
+                let client = try bed.lineClient(
+                    ["halfclose-slow", Testbed.wanIPv4, "\(ProxyChain.linePort)", "\(2 << 20)", "3", "4.5"])
+                #expect(client.succeeded, "\(client.summary)\n\(bed.diagnostics)")
+                #expect(client.stdout.contains("received \(2 << 20) of \(2 << 20) bytes, exact"))
+                #expect(!chain.ssRedir.log.contains("warning"), "\(chain.ssRedir.logTail())")
+            }
+        }
+
         /// A protocol whose server speaks first (SMTP, SSH): the client sends nothing, so the target address must
         /// reach the Shadowsocks server on its own (the relay holds it back only to the end of an event-loop round,
         /// for a request to ride with it).

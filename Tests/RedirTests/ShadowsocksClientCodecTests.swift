@@ -106,7 +106,9 @@ import Testing
         try encoder.encode(&reply, into: &wire)
         var bytes = Array(wire.readableBytesView)
         bytes[bytes.count - 3] ^= 0x01  // inside the payload's tag
-        try channel.writeInbound(ByteBuffer(bytes: bytes))
+        // The failure goes down the pipeline as an error (the relay then closes its client at once, without the
+        // graceful flush of a clean end); EmbeddedChannel rethrows it.
+        #expect(throws: ShadowsocksProtocolError.self) { try channel.writeInbound(ByteBuffer(bytes: bytes)) }
         #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
         #expect(!channel.isActive)
     }

@@ -4,6 +4,8 @@
                                    and check each distinct reply
   halfclose HOST PORT SIZE DELAY_MS  send one request, shutdown(SHUT_WR), read the reply to EOF
   slow HOST PORT SIZE SECONDS      one request, the reply read slowly over about SECONDS
+  halfclose-slow HOST PORT SIZE SECONDS PAUSE  halfclose, read nothing for PAUSE seconds, then the reply
+                                   slowly over about SECONDS (the proxy's queue for the client stays full)
 """
 
 import asyncio
@@ -69,12 +71,15 @@ def halfclose(host, port, size, delay_ms):
     return ok
 
 
-def slow(host, port, size, seconds):
+def slow(host, port, size, seconds, half_close=False, pause=0.0):
     """Reads the reply at about SIZE/SECONDS bytes a second: a connection that stays open for a while."""
     step = max(1, size * 0.05 // seconds)  # bytes per 50 ms
     with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         sock.sendall(f"{size} slow 0\n".encode())
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        time.sleep(pause)
         received = bytearray()
         while len(received) < size:
             chunk = sock.recv(int(min(step, size - len(received))))
@@ -95,6 +100,8 @@ def main(argv):
         return halfclose(host, port, int(argv[4]), int(argv[5]))
     if mode == "slow":
         return slow(host, port, int(argv[4]), float(argv[5]))
+    if mode == "halfclose-slow":
+        return slow(host, port, int(argv[4]), float(argv[5]), half_close=True, pause=float(argv[6]))
     raise SystemExit(f"unknown mode {mode}")
 
 
