@@ -2,6 +2,7 @@ import Config
 import Controller
 import NIOCore
 import Rules
+import ServerPool
 import ShadowsocksProtocol
 import Synchronization
 
@@ -25,7 +26,19 @@ package final class RelayedFlow {
     var decision: RuleDecision?
     var rules: RulesSnapshot?
     /// The member carrying the flow; nil with `direct` false: not connected yet.
-    var member: ServerMember?
+    var member: ServerMember? {
+        get { poolMember?.server ?? memberValue }
+        set {
+            memberValue = newValue
+            poolMember = nil
+        }
+    }
+    /// A TCP flow's member as the pool's object: setting it per connection is one retain, not a copy of the
+    /// member's strings and key.
+    var poolMember: ServerPool.Member? {
+        didSet { if poolMember != nil { memberValue = nil } }
+    }
+    private var memberValue: ServerMember?
     var direct = false
     /// Strong, and cleared by the handler when it leaves its pipeline: a weak reference gave the handler a side
     /// table, which sent every retain and release of it down the runtime's slow path.

@@ -134,33 +134,33 @@ final class UpstreamConnector: Sendable {
 
     private func connect(
         _ lanSide: RelayGlueHandler, client: ClientName, target: SocksAddress, on eventLoop: EventLoop,
-        tried: Set<ServerMember>, lastError: Error?, onConnected: (@Sendable () -> Void)?,
+        tried: [ServerPool.Member], lastError: Error?, onConnected: (@Sendable () -> Void)?,
         onFailure: (@Sendable (Error?) -> Void)?
     ) {
-        guard let member = pool.choose(excluding: tried) else {
+        // The pool's member object, not a ServerMember value: the connect path passes and compares a reference.
+        guard let chosen = pool.chooseMember(excluding: tried) else {
             logger.warning("tcp \(client) -> \(target): no server could be reached (tried \(tried.count)); closing")
             onFailure?(lastError)
             lanSide.closeChannel()
             return
         }
-        logger.info("tcp \(client) -> \(target) via \(member)")
+        logger.info("tcp \(client) -> \(target) via \(chosen.server)")
         let pool = self.pool
-        connectUpstream(member: member, target: target, on: eventLoop).assumeIsolated().whenComplete {
+        connectUpstream(through: chosen, target: target, on: eventLoop).assumeIsolated().whenComplete {
             [self] result in
             switch result {
             case .success(let upstreamSide):
-                lanSide.flow?.member = member
-                pool.recordSuccess(member)
-                pool.connectionOpened(member)
-                lanSide.onClose = { up, down in pool.connectionClosed(member, bytesUp: up, bytesDown: down) }
+                lanSide.flow?.poolMember = chosen
+                pool.connected(chosen)
+                lanSide.onClose = { up, down in chosen.connectionClosed(bytesUp: up, bytesDown: down) }
                 onConnected?()
                 lanSide.link(upstream: upstreamSide)
             case .failure(let error):
                 let reason = ConnectErrorText.describe(error)
-                pool.recordFailure(member, reason: "connect: \(reason)", connecting: true)
-                logger.warning("tcp \(client) -> \(target): cannot reach server \(member): \(reason)")
+                pool.connectFailed(chosen, reason: "connect: \(reason)")
+                logger.warning("tcp \(client) -> \(target): cannot reach server \(chosen.server): \(reason)")
                 guard lanSide.isActive else { return }
-                connect(lanSide, client: client, target: target, on: eventLoop, tried: tried.union([member]),
+                connect(lanSide, client: client, target: target, on: eventLoop, tried: tried + [chosen],
                     lastError: error, onConnected: onConnected, onFailure: onFailure)
             }
         }
@@ -176,10 +176,11 @@ final class UpstreamConnector: Sendable {
     }
 
     private func connectUpstream(
-        member: ServerMember, target: SocksAddress, on eventLoop: EventLoop
+        through poolMember: ServerPool.Member, target: SocksAddress, on eventLoop: EventLoop
     ) -> EventLoopFuture<RelayGlueHandler> {
-        let server = member.endpoint
-        let key = member.key
+        // Fields read through the reference: a whole ServerMember copy is a retain per string and key.
+        let server = poolMember.server.endpoint
+        let key = poolMember.server.key
         let logger = self.logger
         // One connect makes one channel: its relay handler is made here and handed back when it connects, instead
         // of being looked up in the pipeline by type (a walk with a dynamic cast per handler).
@@ -205,15 +206,15 @@ final class UpstreamConnector: Sendable {
             bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: 30)), value: 1)
         }
         let connecting: EventLoopFuture<Channel>
-        if let address = addressBook?.immediateTCPAddress(of: member) {
+        if let address = addressBook?.immediateTCPAddress(of: poolMember.server) {
             // No task hop for an address known now: a Task per connection cost a thread wake-up each.
             connecting = bootstrap.connect(to: address)
         } else if let addressBook {
             let configured = NIOLoopBound(bootstrap, eventLoop: eventLoop)
-            connecting = eventLoop.makeFutureWithTask { try await addressBook.tcpAddress(of: member) }
+            connecting = eventLoop.makeFutureWithTask { try await addressBook.tcpAddress(of: poolMember.server) }
                 .flatMap { configured.value.connect(to: $0) }
-        } else if member.plugin != nil {
-            connecting = eventLoop.makeFailedFuture(PluginNotRunning(member: member))
+        } else if poolMember.server.plugin != nil {
+            connecting = eventLoop.makeFailedFuture(PluginNotRunning(member: poolMember.server))
         } else {
             connecting = bootstrap.connect(host: server.host, port: server.port)
         }

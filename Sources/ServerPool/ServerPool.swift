@@ -38,9 +38,14 @@ public final class ServerPool: Sendable {
     }
 
     private struct Entry {
-        var member: ServerMember
+        let member: Member
         var health = Health()
-        var counters = Counters()
+
+        func isCandidate(forUDP: Bool, excluding excluded: [Member]) -> Bool {
+            (!forUDP || member.udp) && !excluded.contains { $0 === member }
+        }
+
+        func isHealthy(forUDP: Bool) -> Bool { health.up && (!forUDP || health.udpUp) }
     }
 
     private struct State {
@@ -53,9 +58,20 @@ public final class ServerPool: Sendable {
             var system = SystemRandomNumberGenerator()
             return SplitMix64(seed: system.next())
         }()
-        var preferred: ServerMember?
+        var preferred: Member?
         /// Set from the controller (PUT /proxies/{group}): new flows use it whatever the strategy.
-        var pinned: ServerMember?
+        var pinned: Member?
+
+        /// Identity is the object: a pointer compare per entry, never a compare of `ServerMember` fields.
+        func index(of member: Member) -> Int? {
+            for index in entries.indices where entries[index].member === member { return index }
+            return nil
+        }
+
+        func index(of server: ServerMember) -> Int? {
+            for index in entries.indices where entries[index].member.server == server { return index }
+            return nil
+        }
     }
 
     public let ejectAfter: Int
@@ -73,61 +89,105 @@ public final class ServerPool: Sendable {
         logger: Logger
     ) {
         precondition(!members.isEmpty, "a pool needs a member")
-        self.state = NIOLockedValueBox(State(entries: members.map { Entry(member: $0) }, strategy: strategy))
+        self.state = NIOLockedValueBox(
+            State(entries: members.map { Entry(member: Member($0)) }, strategy: strategy))
         self.ejectAfter = ejectAfter
         self.readmitAfter = readmitAfter
         self.logger = logger
     }
 
-    public var members: [ServerMember] { state.withLockedValue { $0.entries.map(\.member) } }
+    public var members: [ServerMember] { state.withLockedValue { $0.entries.map(\.member.server) } }
+
+    /// The pool's members as identities, in pool order (the same objects until a reload drops one).
+    public var poolMembers: [Member] { state.withLockedValue { $0.entries.map(\.member) } }
+
+    /// The pool's member for `server`, nil when it is not in the pool.
+    public func member(for server: ServerMember) -> Member? {
+        state.withLockedValue { state in state.index(of: server).map { state.entries[$0].member } }
+    }
 
     /// The member a new flow should use, skipping `excluded` (members that already failed this flow). With no
     /// healthy member left, the one with the fewest consecutive failures: a pool never refuses outright.
     public func choose(forUDP: Bool = false, excluding excluded: Set<ServerMember> = []) -> ServerMember? {
         state.withLockedValue { state in
-            let candidates = state.entries.indices.filter {
-                !excluded.contains(state.entries[$0].member) && (!forUDP || state.entries[$0].member.udp)
+            let skipped = excluded.isEmpty ? [] : state.entries.compactMap {
+                excluded.contains($0.member.server) ? $0.member : nil
             }
-            guard !candidates.isEmpty else { return nil }
-            if let pinned = state.pinned, let index = candidates.first(where: { state.entries[$0].member == pinned }) {
-                return state.entries[index].member
-            }
-            let healthy = candidates.filter {
-                state.entries[$0].health.up && (!forUDP || state.entries[$0].health.udpUp)
-            }
-            guard !healthy.isEmpty else {
-                let best = candidates.min { state.entries[$0].health.consecutiveFailures < state.entries[$1].health.consecutiveFailures }!
-                return state.entries[best].member
-            }
-            switch state.strategy {
-            case .failover:
-                return state.entries[healthy[0]].member
-            case .roundRobin:
-                let index = healthy[state.nextRoundRobin % healthy.count]
-                state.nextRoundRobin &+= 1
-                return state.entries[index].member
-            case .random:
-                if healthy.count == 1 { return state.entries[healthy[0]].member }
-                let total = healthy.reduce(0) { $0 + state.entries[$1].member.weight }
-                var pick = Int(state.random.next() % UInt64(total))
-                for index in healthy {
-                    pick -= state.entries[index].member.weight
-                    if pick < 0 { return state.entries[index].member }
-                }
-                return state.entries[healthy.last!].member
-            case .leastLatency:
-                return Self.leastLatency(&state, healthy: healthy)
-            }
+            return Self.select(&state, forUDP: forUDP, excluding: skipped)?.server
         }
     }
 
-    private static func leastLatency(_ state: inout State, healthy: [Int]) -> ServerMember {
-        let latencies = state.entries.map { $0.health.latencyMilliseconds ?? .greatestFiniteMagnitude }
-        let latency = { (index: Int) in latencies[index] }
-        let fastest = healthy.min { latency($0) < latency($1) }!
-        if let preferred = state.preferred,
-            let current = healthy.first(where: { state.entries[$0].member == preferred })
-        {
+    /// `choose` for the connect path: identities in and out, and no allocation when nothing is excluded.
+    public func chooseMember(forUDP: Bool = false, excluding excluded: [Member] = []) -> Member? {
+        state.withLockedValue { Self.select(&$0, forUDP: forUDP, excluding: excluded) }
+    }
+
+    /// Counts and walks the entries instead of building candidate and healthy index arrays: one selection is
+    /// made per connection, and those arrays were two allocations each time.
+    private static func select(_ state: inout State, forUDP: Bool, excluding excluded: [Member]) -> Member? {
+        var candidates = 0
+        var healthy = 0
+        var healthyWeight = 0
+        var firstHealthy = 0
+        var lastHealthy = 0
+        var leastFailed = 0
+        for index in state.entries.indices where state.entries[index].isCandidate(forUDP: forUDP, excluding: excluded) {
+            if state.entries[index].member === state.pinned { return state.pinned }
+            if candidates == 0
+                || state.entries[index].health.consecutiveFailures
+                    < state.entries[leastFailed].health.consecutiveFailures
+            {
+                leastFailed = index
+            }
+            candidates += 1
+            guard state.entries[index].isHealthy(forUDP: forUDP) else { continue }
+            if healthy == 0 { firstHealthy = index }
+            lastHealthy = index
+            healthy += 1
+            healthyWeight += state.entries[index].member.weight
+        }
+        guard candidates > 0 else { return nil }
+        guard healthy > 0 else { return state.entries[leastFailed].member }
+        func isChoosable(_ entry: Entry) -> Bool {
+            entry.isCandidate(forUDP: forUDP, excluding: excluded) && entry.isHealthy(forUDP: forUDP)
+        }
+        switch state.strategy {
+        case .failover:
+            return state.entries[firstHealthy].member
+        case .roundRobin:
+            var skip = state.nextRoundRobin % healthy
+            state.nextRoundRobin &+= 1
+            for index in firstHealthy...lastHealthy where isChoosable(state.entries[index]) {
+                if skip == 0 { return state.entries[index].member }
+                skip -= 1
+            }
+            return state.entries[lastHealthy].member
+        case .random:
+            if healthy == 1 { return state.entries[firstHealthy].member }
+            var pick = Int(state.random.next() % UInt64(healthyWeight))
+            for index in firstHealthy...lastHealthy where isChoosable(state.entries[index]) {
+                pick -= state.entries[index].member.weight
+                if pick < 0 { return state.entries[index].member }
+            }
+            return state.entries[lastHealthy].member
+        case .leastLatency:
+            return leastLatency(&state, among: firstHealthy...lastHealthy, where: isChoosable)
+        }
+    }
+
+    private static func leastLatency(
+        _ state: inout State, among range: ClosedRange<Int>, where isChoosable: (Entry) -> Bool
+    ) -> Member {
+        func latency(_ index: Int) -> Double {
+            state.entries[index].health.latencyMilliseconds ?? .greatestFiniteMagnitude
+        }
+        var fastest = range.lowerBound
+        var current: Int?
+        for index in range where isChoosable(state.entries[index]) {
+            if latency(index) < latency(fastest) { fastest = index }
+            if current == nil && state.entries[index].member === state.preferred { current = index }
+        }
+        if let current, let preferred = state.preferred {
             let currentLatency = latency(current)
             let fastestLatency = latency(fastest)
             let clearlyBetter =
@@ -142,51 +202,79 @@ public final class ServerPool: Sendable {
     /// A probe or connection to `member` worked; `latency` when it was measured.
     public func recordSuccess(_ member: ServerMember, latency: TimeAmount? = nil) {
         let readmitted: Bool = state.withLockedValue { state in
-            guard let index = state.entries.firstIndex(where: { $0.member == member }) else { return false }
-            var health = state.entries[index].health
-            health.consecutiveFailures = 0
-            health.consecutiveSuccesses += 1
-            if let latency {
-                let sample = Double(latency.nanoseconds) / 1_000_000
-                health.latencyMilliseconds = health.latencyMilliseconds.map {
-                    $0 + Self.latencySmoothing * (sample - $0)
-                } ?? sample
-            }
-            let wasDown = !health.up
-            if wasDown && health.consecutiveSuccesses >= readmitAfter {
-                health.up = true
-                health.lastError = nil
-            }
-            state.entries[index].health = health
-            return wasDown && health.up
+            guard let index = state.index(of: member) else { return false }
+            return succeeded(&state.entries[index].health, latency: latency)
         }
         if readmitted { logger.notice("pool: \(member) is back up") }
+    }
+
+    /// A flow's connect through `member` worked: a success for its health and one more open connection, under
+    /// one lock. Close it with `member.connectionClosed(bytesUp:bytesDown:)`.
+    public func connected(_ member: Member) {
+        member.activeConnections.wrappingAdd(1, ordering: .relaxed)
+        member.totalConnections.wrappingAdd(1, ordering: .relaxed)
+        let readmitted: Bool = state.withLockedValue { state in
+            guard let index = state.index(of: member) else { return false }
+            return succeeded(&state.entries[index].health, latency: nil)
+        }
+        if readmitted { logger.notice("pool: \(member.server) is back up") }
+    }
+
+    /// True when this success re-admitted the member.
+    private func succeeded(_ health: inout Health, latency: TimeAmount?) -> Bool {
+        health.consecutiveFailures = 0
+        health.consecutiveSuccesses += 1
+        if let latency {
+            let sample = Double(latency.nanoseconds) / 1_000_000
+            health.latencyMilliseconds = health.latencyMilliseconds.map {
+                $0 + Self.latencySmoothing * (sample - $0)
+            } ?? sample
+        }
+        guard !health.up && health.consecutiveSuccesses >= readmitAfter else { return false }
+        health.up = true
+        health.lastError = nil
+        return true
     }
 
     /// A probe or connection to `member` failed.
     public func recordFailure(_ member: ServerMember, reason: String, connecting: Bool = false) {
         let ejected: Bool = state.withLockedValue { state in
-            guard let index = state.entries.firstIndex(where: { $0.member == member }) else { return false }
-            var entry = state.entries[index]
-            entry.health.consecutiveSuccesses = 0
-            entry.health.consecutiveFailures += 1
-            entry.health.lastError = reason
-            if connecting { entry.counters.connectFailures += 1 }
-            let eject = entry.health.up && entry.health.consecutiveFailures >= ejectAfter
-            if eject { entry.health.up = false }
-            state.entries[index] = entry
-            return eject
+            guard let index = state.index(of: member) else { return false }
+            if connecting { state.entries[index].member.connectFailures.wrappingAdd(1, ordering: .relaxed) }
+            return failed(&state.entries[index].health, reason: reason)
         }
-        if ejected {
-            logger.warning("pool: \(member) is down after \(ejectAfter) failures (\(reason)); new flows go elsewhere")
+        if ejected { logEjection(member, reason: reason) }
+    }
+
+    /// A flow's connect through `member` failed.
+    public func connectFailed(_ member: Member, reason: String) {
+        member.connectFailures.wrappingAdd(1, ordering: .relaxed)
+        let ejected: Bool = state.withLockedValue { state in
+            guard let index = state.index(of: member) else { return false }
+            return failed(&state.entries[index].health, reason: reason)
         }
+        if ejected { logEjection(member.server, reason: reason) }
+    }
+
+    /// True when this failure ejected the member.
+    private func failed(_ health: inout Health, reason: String) -> Bool {
+        health.consecutiveSuccesses = 0
+        health.consecutiveFailures += 1
+        health.lastError = reason
+        guard health.up && health.consecutiveFailures >= ejectAfter else { return false }
+        health.up = false
+        return true
+    }
+
+    private func logEjection(_ member: ServerMember, reason: String) {
+        logger.warning("pool: \(member) is down after \(ejectAfter) failures (\(reason)); new flows go elsewhere")
     }
 
     /// A UDP probe through `member` got an authentic answer (`ok`) or not. Ejects or re-admits the member for
     /// UDP only, with the same thresholds as TCP.
     public func recordUDPProbe(_ member: ServerMember, ok: Bool, reason: String = "") {
         let change: String? = state.withLockedValue { state in
-            guard let index = state.entries.firstIndex(where: { $0.member == member }) else { return nil }
+            guard let index = state.index(of: member) else { return nil }
             var health = state.entries[index].health
             defer { state.entries[index].health = health }
             if ok {
@@ -210,47 +298,41 @@ public final class ServerPool: Sendable {
     }
 
     public func connectionOpened(_ member: ServerMember) {
-        update(member) {
-            $0.activeConnections += 1
-            $0.totalConnections += 1
-        }
+        guard let member = self.member(for: member) else { return }
+        member.activeConnections.wrappingAdd(1, ordering: .relaxed)
+        member.totalConnections.wrappingAdd(1, ordering: .relaxed)
     }
 
     public func connectionClosed(_ member: ServerMember, bytesUp: UInt64, bytesDown: UInt64) {
-        update(member) {
-            $0.activeConnections -= 1
-            $0.bytesUp &+= bytesUp
-            $0.bytesDown &+= bytesDown
-        }
+        self.member(for: member)?.connectionClosed(bytesUp: bytesUp, bytesDown: bytesDown)
     }
 
     public func udpAssociationsChanged(_ member: ServerMember, by delta: Int) {
-        update(member) { $0.udpAssociations += delta }
+        self.member(for: member)?.udpAssociationsChanged(by: delta)
     }
 
-    private func update(_ member: ServerMember, _ body: (inout Counters) -> Void) {
-        state.withLockedValue { state in
-            if let index = state.entries.firstIndex(where: { $0.member == member }) {
-                body(&state.entries[index].counters)
-            }
-        }
-    }
-
-    /// Reload: the new member list and strategy; members that stay keep their health and counters.
+    /// Reload: the new member list and strategy; members that stay keep their identity, health and counters.
     public func replace(members: [ServerMember], strategy: SelectionStrategy) {
         precondition(!members.isEmpty, "a pool needs a member")
         state.withLockedValue { state in
-            let old = state.entries
-            state.entries = members.map { member in old.first { $0.member == member } ?? Entry(member: member) }
+            // Each old entry is taken at most once, so a server listed twice gets two identities, as at startup.
+            var old: [Entry?] = state.entries
+            state.entries = members.map { server in
+                for index in old.indices where old[index]?.member.server == server {
+                    defer { old[index] = nil }
+                    return old[index]!
+                }
+                return Entry(member: Member(server))
+            }
             state.strategy = strategy
-            if let preferred = state.preferred, !members.contains(preferred) { state.preferred = nil }
-            if let pinned = state.pinned, !members.contains(pinned) { state.pinned = nil }
+            if let preferred = state.preferred, state.index(of: preferred) == nil { state.preferred = nil }
+            if let pinned = state.pinned, state.index(of: pinned) == nil { state.pinned = nil }
         }
     }
 
     /// The member new flows are pinned to (nil: the strategy chooses). A pinned member that fails a flow's
     /// connect is skipped for that flow like any other; a reload that drops it unpins.
-    public var pinned: ServerMember? { state.withLockedValue { $0.pinned } }
+    public var pinned: ServerMember? { state.withLockedValue { $0.pinned?.server } }
 
     /// Pins new flows to `member` (nil unpins); false when it is not in the pool.
     @discardableResult
@@ -260,8 +342,8 @@ public final class ServerPool: Sendable {
                 state.pinned = nil
                 return true
             }
-            guard state.entries.contains(where: { $0.member == member }) else { return false }
-            state.pinned = member
+            guard let index = state.index(of: member) else { return false }
+            state.pinned = state.entries[index].member
             return true
         }
     }
@@ -270,7 +352,9 @@ public final class ServerPool: Sendable {
 
     public func statuses() -> [MemberStatus] {
         state.withLockedValue { state in
-            state.entries.map { MemberStatus(member: $0.member, health: $0.health, counters: $0.counters) }
+            state.entries.map {
+                MemberStatus(member: $0.member.server, health: $0.health, counters: $0.member.counters)
+            }
         }
     }
 }
