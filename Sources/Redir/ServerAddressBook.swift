@@ -14,14 +14,17 @@ final class ServerAddressBook: Sendable {
     /// SIP003 plugins: a member with one is reached over TCP at the plugin's loopback port.
     let plugins: MemberPlugins?
     private let logger: Logger
-    /// For the UDP path, which cannot wait: the last answer per host and when to ask again.
+    /// For the paths that should not wait (UDP, and TCP once a name has resolved): the last answer per host and
+    /// when to ask again.
     private let known = NIOLockedValueBox<[String: Entry]>([:])
     private struct Entry {
         var address: SocketAddress?
         var refreshAfter: NIODeadline
         var refreshing: Bool
     }
-    static let udpRefreshInterval: TimeAmount = .seconds(30)
+    /// How long a remembered answer is used before it is asked for again, in the background (the resolver's own
+    /// cache answers within the record's TTL): a moved name is followed this long after its TTL at most.
+    static let refreshInterval: TimeAmount = .seconds(5)
     /// What was last put in the kernel sets per server name, and when.
     private let addedToKernel = NIOLockedValueBox<[String: (addresses: [IPAddress], at: NIODeadline)]>([:])
 
@@ -76,11 +79,13 @@ final class ServerAddressBook: Sendable {
         try await Self.tcpAddress(of: member, plugins: plugins) { try await self.address(of: $0) }
     }
 
-    /// The TCP address of a member when it needs no lookup: its running plugin's loopback port, or a server
-    /// given as an IP address. nil for a name (or a plugin that is not running): ask `tcpAddress(of:)`.
+    /// The TCP address of a member when it needs no wait: its running plugin's loopback port, a server given as
+    /// an IP address, or the last answer for its name (`cachedAddress`). nil for a name that never resolved (or a
+    /// plugin that is not running): ask `tcpAddress(of:)`. Waiting on the resolver cost every connection to a
+    /// named server a Task and two thread hops, even with the answer cached.
     func immediateTCPAddress(of member: ServerMember) -> SocketAddress? {
         if member.plugin != nil { return plugins?.localAddress(for: member) }
-        return try? SocketAddress(ipAddress: member.endpoint.host, port: member.endpoint.port)
+        return cachedAddress(of: member.endpoint)
     }
 
     static func tcpAddress(
@@ -91,17 +96,17 @@ final class ServerAddressBook: Sendable {
         return local
     }
 
-    /// A TCP lookup's answer serves the UDP path too, so UDP need not drop datagrams while it asks on its own.
+    /// A lookup's answer serves the paths that do not wait too, so UDP need not drop datagrams while it asks.
     private func rememberForUDP(_ address: SocketAddress, of endpoint: ServerEndpoint) {
         known.withLockedValue { table in
             let key = "\(endpoint)"
             guard table[key]?.address == nil else { return }
-            table[key] = Entry(address: address, refreshAfter: .now() + Self.udpRefreshInterval, refreshing: false)
+            table[key] = Entry(address: address, refreshAfter: .now() + Self.refreshInterval, refreshing: false)
         }
     }
 
     /// Without waiting: an IP literal, or the last answer for the name (refreshed in the background when due).
-    /// nil while a name has never resolved; the caller drops and counts, and a later call finds the answer.
+    /// nil while a name has never resolved: UDP drops and counts, TCP waits for the lookup, a later call finds it.
     func cachedAddress(of endpoint: ServerEndpoint) -> SocketAddress? {
         if let literal = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) { return literal }
         let key = "\(endpoint)"
@@ -119,10 +124,11 @@ final class ServerAddressBook: Sendable {
                 known.withLockedValue { table in
                     let old = table[key]?.address
                     if let fresh, let old, fresh != old {
-                        logger.notice("server \(endpoint) moved from \(old) to \(fresh): new UDP associations follow it")
+                        logger.notice(
+                            "server \(endpoint) moved from \(old) to \(fresh): new connections and UDP associations follow it")
                     }
                     table[key] = Entry(
-                        address: fresh ?? old, refreshAfter: .now() + (fresh == nil ? .seconds(2) : Self.udpRefreshInterval),
+                        address: fresh ?? old, refreshAfter: .now() + (fresh == nil ? .seconds(2) : Self.refreshInterval),
                         refreshing: false)
                 }
             }

@@ -236,6 +236,14 @@ http {{
         if impl in ("ours", "baseline"):
             binary = self.args.ours if impl == "ours" else self.args.baseline
             argv = [binary] + common + ["-b", "::", "--control", os.path.join(self.workdir, "control.sock")]
+            name = os.environ.get("BENCH_SERVER_NAME")
+            if name:
+                # The server by host name, as most configurations give it (ss-libev resolves its -s once at start).
+                hosts = os.path.join(self.workdir, "hosts")
+                with open(hosts, "w") as file:
+                    file.write(f"{WAN_V4} {name}\n")
+                argv[argv.index(WAN_V4)] = name
+                argv += ["--hosts-file", hosts]
         elif impl == "ss-libev":
             argv = [self.args.libev] + common + ["-b", "0.0.0.0" if udp_phase else "::"]
         elif impl == "sing-box":

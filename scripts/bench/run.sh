@@ -14,6 +14,7 @@
 #   SS_REDIR_BIN=PATH    measure this binary instead of building release
 #   BENCH_BASELINE=PATH  also measure another build of ours (e.g. before a change) as a column `baseline`;
 #                        BENCH_BASELINE_LABEL says what it is in the report
+#   BENCH_SERVER_NAME=NAME   ours (and baseline) get the server as NAME, from a hosts file (--hosts-file)
 #   BENCH_PROFILE=SCENARIO   no comparison: `perf record -g` one proxy (BENCH_ONLY, default ours) under one
 #                        load (up, down, conn, connheld, latency, idle, burst, udpRATE) and print the top symbols;
 #                        BENCH_CALL_GRAPH=dwarf walks C libraries' frames too (fp: Swift frames only);
