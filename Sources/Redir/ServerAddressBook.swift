@@ -60,7 +60,7 @@ final class ServerAddressBook: Sendable {
             kernelSets.add(addresses, ttlSeconds: 3600, name: "server \(endpoint.host)")
         }
         let address = try SocketAddress(ipAddress: first.description, port: endpoint.port)
-        rememberForUDP(address, of: endpoint)
+        remember(address, of: endpoint)
         return address
     }
 
@@ -97,7 +97,7 @@ final class ServerAddressBook: Sendable {
     }
 
     /// A lookup's answer serves the paths that do not wait too, so UDP need not drop datagrams while it asks.
-    private func rememberForUDP(_ address: SocketAddress, of endpoint: ServerEndpoint) {
+    private func remember(_ address: SocketAddress, of endpoint: ServerEndpoint) {
         known.withLockedValue { table in
             let key = "\(endpoint)"
             guard table[key]?.address == nil else { return }
