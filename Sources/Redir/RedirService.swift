@@ -50,6 +50,8 @@ public struct RedirService: Service {
         let pool = ServerPool(members: configuration.members, strategy: configuration.strategy, logger: logger)
         let routes = RouteRules(configuration.routing.rules)
         let directCounters = DirectCounters()
+        // One idle sweeper per event loop for every front's relays (one tick task per loop, not one per front).
+        let idleSweepers = IdleSweepers()
         let resolver = makeResolver(group: group, mark: mark)
         let kernelSets = KernelBypassSets(connection: ownedTableConnection?.connection, logger: logger)
         let plugins = MemberPlugins(group: group, logger: logger)
@@ -70,6 +72,7 @@ public struct RedirService: Service {
                 front.routes = routes
                 front.directCounters = directCounters
                 front.addressBook = addressBook
+                front.idleSweepers = idleSweepers
                 do {
                     listeners = try await front.bind()
                 } catch {
@@ -88,6 +91,7 @@ public struct RedirService: Service {
             socksFront.routes = routes
             socksFront.directCounters = directCounters
             socksFront.addressBook = addressBook
+            socksFront.idleSweepers = idleSweepers
             socksListeners = try await socksFront.bind()
             if let endpoint = configuration.routing.dnsListen {
                 let forwarder = makeDNSForwarder(

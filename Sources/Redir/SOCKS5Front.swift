@@ -25,6 +25,8 @@ struct SOCKS5Front: Sendable {
     var routes: RouteRules?
     var directCounters: DirectCounters?
     var addressBook: ServerAddressBook?
+    /// The CONNECT relays' idle clocks, one sweeper per event loop (RedirService gives every front the same one).
+    var idleSweepers = IdleSweepers()
 
     var connector: UpstreamConnector {
         UpstreamConnector(
@@ -69,8 +71,6 @@ struct SOCKS5Front: Sendable {
     final class Shared: Sendable {
         let front: SOCKS5Front
         let connector: UpstreamConnector
-        /// The CONNECT relays' idle clocks, one sweeper per event loop.
-        let idleSweepers = IdleSweepers()
 
         init(_ front: SOCKS5Front) {
             self.front = front

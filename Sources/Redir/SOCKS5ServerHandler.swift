@@ -187,7 +187,7 @@ final class SOCKS5ServerHandler: ChannelInboundHandler, RemovableChannelHandler 
         phase = .connecting
         let lanSide = RelayGlueHandler(
             side: .lan, halfCloseWait: .seconds(Int64(shared.front.configuration.halfCloseWaitSeconds)),
-            idleTimeout: .seconds(Int64(shared.front.configuration.timeoutSeconds)), idleSweepers: shared.idleSweepers)
+            idleTimeout: .seconds(Int64(shared.front.configuration.timeoutSeconds)), idleSweepers: shared.front.idleSweepers)
         lanSide.flow = flow
         do {
             try context.pipeline.syncOperations.addHandler(lanSide)

@@ -24,8 +24,8 @@ struct TCPRedirectFront: Sendable {
     var routes: RouteRules?
     var directCounters: DirectCounters?
     var addressBook: ServerAddressBook?
-    /// The connections' idle clocks, one sweeper per event loop.
-    let idleSweepers = IdleSweepers()
+    /// The connections' idle clocks, one sweeper per event loop (RedirService gives every front the same one).
+    var idleSweepers = IdleSweepers()
 
     var connector: UpstreamConnector {
         UpstreamConnector(
