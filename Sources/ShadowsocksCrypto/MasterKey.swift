@@ -52,13 +52,22 @@ public struct MasterKey: Sendable, Hashable, CustomStringConvertible {
     /// A fresh sealing direction: a random salt and the cipher keyed with its subkey.
     public func makeAEADSealer() throws -> (salt: [UInt8], cipher: AEADCipher) {
         try requireKind(.aead)
-        let salt = try SecureRandom.bytes(method.saltSize)
-        return (salt, try makeAEADCipher(salt: salt, sealing: true))
+        let keying = try SessionKeying.current()
+        var salt = [UInt8](repeating: 0, count: method.saltSize)
+        try salt.withUnsafeMutableBytes { try keying.salts.fill($0) }
+        return (salt, try makeAEADCipher(salt: salt, sealing: true, keying: keying))
     }
 
     public func makeAEADCipher(salt: [UInt8], sealing: Bool) throws -> AEADCipher {
         try requireKind(.aead)
-        let subkey = try KeyDerivation.sessionSubkey(masterKey: bytes, salt: salt)
+        return try makeAEADCipher(salt: salt, sealing: sealing, keying: SessionKeying.current())
+    }
+
+    /// HKDF-SHA1(master key, salt, "ss-subkey") through this thread's deriver for the key (`SessionKeying`).
+    private func makeAEADCipher(salt: [UInt8], sealing: Bool, keying: SessionKeying) throws -> AEADCipher {
+        let subkey = try salt.withUnsafeBytes { salt in
+            try keying.deriver(for: bytes).withSubkey(salt: salt) { Array($0) }
+        }
         return try AEADCipher(method: method, subkey: subkey, sealing: sealing)
     }
 

@@ -119,3 +119,40 @@ import Testing
         }
     }
 }
+
+@Suite struct SessionKeyingTests {
+    /// The ciphers `MasterKey` makes through this thread's cached derivers seal exactly as ciphers keyed with the
+    /// one-shot HKDF do, for every AEAD method and for more keys than the cache holds (the oldest is dropped and
+    /// made again when it comes back).
+    @Test func ciphersMatchTheOneShotHKDFAcrossMoreKeysThanCached() throws {
+        let plaintext = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+        for round in 0..<2 {
+            for method in CipherMethod.aeadCases {
+                for index in 0..<(SessionKeying.derivers + 3) {
+                    let key = MasterKey(method: method, password: "password \(index)")
+                    let salt = (0..<method.saltSize).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index &+ round) }
+                    let cached = try key.makeAEADCipher(salt: salt, sealing: true)
+                    let reference = try AEADCipher(
+                        method: method, subkey: try KeyDerivation.sessionSubkey(masterKey: key.bytes, salt: salt),
+                        sealing: true)
+                    #expect(try cached.seal(plaintext) == (try reference.seal(plaintext)))
+                }
+            }
+        }
+    }
+
+    /// A sealer's salt comes from the thread's block of random bytes: consecutive salts differ, and the cipher is
+    /// keyed with the salt it returns.
+    @Test func sealersGetFreshSaltsAndMatchingKeys() throws {
+        let key = MasterKey(method: .chacha20IETFPoly1305, password: "barfoo!")
+        var salts = Set<[UInt8]>()
+        for _ in 0..<300 {  // more than one 4 KiB block of 32-byte salts
+            let (salt, sealer) = try key.makeAEADSealer()
+            #expect(salt.count == 32)
+            salts.insert(salt)
+            let opener = try key.makeAEADCipher(salt: salt, sealing: false)
+            #expect(try opener.open(try sealer.seal([1, 2, 3])) == [1, 2, 3])
+        }
+        #expect(salts.count == 300)
+    }
+}
