@@ -63,6 +63,29 @@ let aeadVectors: [AEADVector] = [
         }
     }
 
+    /// Keying loads the first nonce with the key (one EVP call); a re-keyed context must seal and open exactly as a
+    /// fresh one, from nonce zero, whatever it did before (UDP re-keys one context per packet).
+    @Test(arguments: CipherMethod.aeadCases) func rekeyedContextMatchesAFreshOne(method: CipherMethod) throws {
+        let first = [UInt8](repeating: 3, count: method.keySize)
+        let second = (0..<method.keySize).map { UInt8($0) }
+        let sealer = try AEADCipher(method: method, subkey: first, sealing: true)
+        let opener = try AEADCipher(method: method, subkey: first, sealing: false)
+        for round in 0..<3 {
+            for index in 0..<round { _ = try opener.open(try sealer.seal([UInt8(index)])) }
+            try sealer.rekey(subkey: second)
+            try opener.rekey(subkey: second)
+            let freshSealer = try AEADCipher(method: method, subkey: second, sealing: true)
+            for index in 0..<3 {
+                let message = [UInt8](repeating: UInt8(index), count: 40)
+                let sealed = try sealer.seal(message)
+                #expect(sealed == (try freshSealer.seal(message)))
+                #expect(try opener.open(sealed) == message)
+            }
+            try sealer.rekey(subkey: first)
+            try opener.rekey(subkey: first)
+        }
+    }
+
     @Test func wrongKeyFailsAuthentication() throws {
         let salt = [UInt8](repeating: 1, count: 32)
         let sealer = try MasterKey(method: .aes256GCM, password: "right").makeAEADCipher(salt: salt, sealing: true)
