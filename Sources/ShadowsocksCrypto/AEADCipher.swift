@@ -13,10 +13,6 @@ public final class AEADCipher {
     /// touched, twice per chunk (swift_beginAccess in the relay's profile).
     private let nonce: UnsafeMutablePointer<UInt8>
     private let nonceSize: Int
-    /// The context already holds the current nonce (zero): keying loads key and first nonce in one
-    /// `EVP_CipherInit_ex`, which in OpenSSL 3.0 asks the provider for the key and IV lengths by name every time
-    /// (a UDP packet is keyed and sealed once each).
-    private var nonceLoaded = true
 
     /// - Parameters:
     ///   - sealing: true to encrypt, false to decrypt.
@@ -45,7 +41,7 @@ public final class AEADCipher {
                 preconditionFailure("checked above: \(method.name) is not AEAD")
             }
         let status = subkey.withUnsafeBufferPointer { key in
-            EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nonce, sealing ? 1 : 0)
+            EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nil, sealing ? 1 : 0)
         }
         // Every property is set, so deinit frees the context on this throw.
         guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(\(method.name))") }
@@ -65,12 +61,10 @@ public final class AEADCipher {
         guard subkey.count == method.keySize else {
             throw CryptoError(.badKeyLength, "\(method.name) needs \(method.keySize) bytes, got \(subkey.count)")
         }
-        nonce.update(repeating: 0, count: nonceSize)
-        nonceLoaded = false
         let status = EVP_CipherInit_ex(
-            context, nil, nil, subkey.baseAddress?.assumingMemoryBound(to: UInt8.self), nonce, -1)
+            context, nil, nil, subkey.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, -1)
         guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(rekey)") }
-        nonceLoaded = true
+        nonce.update(repeating: 0, count: nonceSize)
     }
 
     /// The number of bytes `seal` writes for `count` plaintext bytes.
@@ -161,7 +155,6 @@ public final class AEADCipher {
             throw CryptoError(.badKeyLength, "nonce must be \(method.nonceSize) bytes, got \(explicit.count)")
         }
         nonce.update(from: explicit, count: nonceSize)
-        nonceLoaded = false
     }
 
     /// The parameter name of the AEAD tag (OSSL_CIPHER_PARAM_AEAD_TAG), in static storage: OSSL_PARAM keeps
@@ -183,14 +176,10 @@ public final class AEADCipher {
         }
     }
 
-    /// Loads the current nonce into the context (unless keying just did), then advances the little-endian counter.
+    /// Loads the current nonce into the context, then advances the little-endian counter.
     private func startNextNonce() throws {
-        if nonceLoaded {
-            nonceLoaded = false
-        } else {
-            let status = EVP_CipherInit_ex(context, nil, nil, nil, nonce, -1)
-            guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(nonce)") }
-        }
+        let status = EVP_CipherInit_ex(context, nil, nil, nil, nonce, -1)
+        guard status == 1 else { throw CryptoError(.openSSL, "EVP_CipherInit_ex(nonce)") }
         for index in 0..<nonceSize {
             nonce[index] &+= 1
             if nonce[index] != 0 { break }

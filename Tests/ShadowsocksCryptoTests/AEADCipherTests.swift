@@ -63,8 +63,8 @@ let aeadVectors: [AEADVector] = [
         }
     }
 
-    /// Keying loads the first nonce with the key (one EVP call); a re-keyed context must seal and open exactly as a
-    /// fresh one, from nonce zero, whatever it did before (UDP re-keys one context per packet).
+    /// A re-keyed context must seal and open exactly as a fresh one, from nonce zero, whatever it did before (UDP
+    /// re-keys one context per packet).
     @Test(arguments: CipherMethod.aeadCases) func rekeyedContextMatchesAFreshOne(method: CipherMethod) throws {
         let first = [UInt8](repeating: 3, count: method.keySize)
         let second = (0..<method.keySize).map { UInt8($0) }
