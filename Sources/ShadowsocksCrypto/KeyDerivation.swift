@@ -25,7 +25,7 @@ public enum KeyDerivation {
 
     /// RFC 5869: PRK = HMAC(salt, IKM); T(i) = HMAC(PRK, T(i-1) || info || i); OKM = T(1) || T(2) || ...
     public static func hkdfSHA1(key: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
-        let hmac = try ThreadLocalHMAC.current()
+        let hmac = try SessionKeying.current().hmac()
         return try [UInt8](unsafeUninitializedCapacity: length) { output, initialized in
             try key.withUnsafeBytes { key in
                 try salt.withUnsafeBytes { salt in
@@ -73,7 +73,7 @@ public enum KeyDerivation {
 
     static func hmacSHA1(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: HMACSHA1.outputSize)
-        let hmac = try ThreadLocalHMAC.current()
+        let hmac = try SessionKeying.current().hmac()
         try key.withUnsafeBytes { k in
             try message.withUnsafeBytes { m in
                 try digest.withUnsafeMutableBytes { try hmac.authenticate(key: k, [m], into: $0) }

@@ -2,9 +2,10 @@
 import Glibc
 #endif
 
-/// What a thread needs to start AEAD sessions (SIP004) cheaply: a block of random bytes for salts and the subkey
-/// derivers of the master keys it used last. A TCP connection draws one salt and derives two subkeys; through
-/// `RAND_bytes` and HMAC contexts those were about 4 % of a relayed connection's CPU.
+/// What a thread needs to start AEAD sessions (SIP004) cheaply: a block of random bytes for salts, the subkey
+/// derivers of the master keys it used last, and an HMAC-SHA1 context for the one-shot derivations
+/// (`KeyDerivation`). A TCP connection draws one salt and derives two subkeys; through `RAND_bytes` and HMAC
+/// contexts those were about 4 % of a relayed connection's CPU.
 ///
 /// One per thread (event loops, the server's accept loops), made on first use and freed when the thread exits.
 /// Salts are handed out from a `SaltPool`, so the first use must come after the process has daemonised (no fork
@@ -15,6 +16,15 @@ final class SessionKeying {
 
     let salts = SaltPool()
     private var keyed: [(key: [UInt8], deriver: SubkeyDeriver)] = []
+    private var hmacContext: HMACSHA1?
+
+    /// This thread's HMAC-SHA1 context, made on first use (a context made per call cost more than the MAC).
+    func hmac() throws -> HMACSHA1 {
+        if let hmacContext { return hmacContext }
+        let made = try HMACSHA1()
+        hmacContext = made
+        return made
+    }
 
     /// The deriver for `masterKey`. The keys of a configuration are the same arrays every time, so the comparison
     /// is usually of two identical buffers (O(1) in `Array.==`).
