@@ -32,19 +32,18 @@ enum OriginalDestination {
         return result
     }
 
-    /// Lends the channel's socket to `body` (nil: the channel has none, e.g. an embedded one).
-    ///
-    /// `withUnsafeTransportIfAvailable(of:)` casts the channel core to `any NIOTransportAccessibleChannelCore<Int32>`:
+    /// Lends the channel's socket to `body` (nil: the channel has none, e.g. an embedded one). What NIO's
+    /// `withUnsafeTransportIfAvailable(of:)` does, without its cast to `any NIOTransportAccessibleChannelCore<Int32>`:
     /// a cast to a constrained existential, which the Swift runtime checks by demangling the constraint on every
     /// call (1.5 % of a relayed connection's CPU in a profile). The cast to the unconstrained protocol is cached by
-    /// the runtime, and the transport type is then compared with `Int32`. NIO's own API remains the fallback.
+    /// the runtime, and the transport type is then compared with `Int32`; a core that fails either would fail
+    /// NIO's cast too.
     private static func withSocket<Result>(
         of channel: Channel, _ body: (NIOBSDSocket.Handle) throws -> Result
     ) throws -> Result? {
-        if let core = channel._channelCore as? any NIOTransportAccessibleChannelCore {
-            return try withSocket(of: core, body)
-        }
-        return try channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self, body)
+        guard let core = channel._channelCore as? any NIOTransportAccessibleChannelCore else { return nil }
+        channel.eventLoop.assertInEventLoop()
+        return try withSocket(of: core, body)
     }
 
     private static func withSocket<Core: NIOTransportAccessibleChannelCore, Result>(

@@ -73,7 +73,8 @@ package final class RelayGlueHandler: ChannelDuplexHandler {
         self.side = side
         self.halfCloseWait = halfCloseWait
         self.idleTimeout = idleTimeout
-        self.idleSweepers = idleTimeout == nil ? nil : (idleSweepers ?? IdleSweepers())
+        precondition(idleTimeout == nil || idleSweepers != nil, "an idle timeout needs the front's IdleSweepers")
+        self.idleSweepers = idleSweepers
         self.onActive = onActive
     }
 
